@@ -1,0 +1,85 @@
+/* Mutex abstraction over pthreads or the application's CK_C_INITIALIZE_ARGS callbacks. */
+#include "base/lock.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+struct mutex {
+    pthread_mutex_t pm;
+    void *app; /* the application's mutex when callbacks are in use */
+};
+
+static struct {
+    CK_CREATEMUTEX create;
+    CK_DESTROYMUTEX destroy;
+    CK_LOCKMUTEX lock;
+    CK_UNLOCKMUTEX unlock;
+} g_cb;
+
+CK_RV lock_configure(const CK_C_INITIALIZE_ARGS *args)
+{
+    g_cb.create = NULL;
+    g_cb.destroy = NULL;
+    g_cb.lock = NULL;
+    g_cb.unlock = NULL;
+    if (!args)
+        return CKR_OK;
+    int given = (args->CreateMutex != NULL) + (args->DestroyMutex != NULL) +
+                (args->LockMutex != NULL) + (args->UnlockMutex != NULL);
+    if (given != 0 && given != 4)
+        return CKR_ARGUMENTS_BAD; /* spec: all four or none */
+    if (given == 4 && !(args->flags & CKF_OS_LOCKING_OK)) {
+        /* Only the application's primitives may be used. */
+        g_cb.create = args->CreateMutex;
+        g_cb.destroy = args->DestroyMutex;
+        g_cb.lock = args->LockMutex;
+        g_cb.unlock = args->UnlockMutex;
+    }
+    /* Otherwise OS locking is allowed (flag set) or the application is single-threaded
+     * (neither given): pthreads are right in both cases. */
+    return CKR_OK;
+}
+
+mutex_t *mutex_new(void)
+{
+    mutex_t *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    if (g_cb.create) {
+        if (g_cb.create(&m->app) != CKR_OK) {
+            free(m);
+            return NULL;
+        }
+    } else if (pthread_mutex_init(&m->pm, NULL)) {
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void mutex_free(mutex_t *m)
+{
+    if (!m)
+        return;
+    if (m->app && g_cb.destroy)
+        g_cb.destroy(m->app);
+    else if (!m->app)
+        pthread_mutex_destroy(&m->pm);
+    free(m);
+}
+
+void mutex_lock(mutex_t *m)
+{
+    if (m->app)
+        g_cb.lock(m->app);
+    else
+        pthread_mutex_lock(&m->pm);
+}
+
+void mutex_unlock(mutex_t *m)
+{
+    if (m->app)
+        g_cb.unlock(m->app);
+    else
+        pthread_mutex_unlock(&m->pm);
+}

@@ -1,0 +1,86 @@
+/* State shared by the token layer's files; nothing outside src/token includes this. */
+#ifndef CRATON_TOKEN_INTERNAL_H
+#define CRATON_TOKEN_INTERNAL_H
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include "base/config.h"
+#include "base/hmap.h"
+#include "base/lock.h"
+#include "object/attr.h"
+#include "store/db.h"
+#include "store/seal.h"
+
+enum login_state { LOGIN_NONE, LOGIN_USER, LOGIN_SO };
+
+struct slot {
+    CK_SLOT_ID id;
+    char path[PATH_MAX];
+    store_t *store;            /* NULL: the free slot, whose token is not initialised */
+    struct token_record rec;   /* the token row as last read */
+    enum login_state login;
+    struct seal_keys *keys;    /* present while a user or the SO is logged in */
+    unsigned long sessions, rw_sessions;
+    uint64_t version;          /* store data version the object caches were read at */
+};
+
+struct session {
+    CK_SESSION_HANDLE handle;
+    struct slot *slot;
+    CK_FLAGS flags;
+    bool find_active;
+    CK_OBJECT_HANDLE *found;
+    size_t nfound, pos;
+};
+
+struct objref {
+    CK_OBJECT_HANDLE handle;
+    struct slot *slot;
+    int64_t rowid;             /* > 0 for token objects */
+    struct session *owner;     /* session objects: the session that made it */
+    attrs_t attrs;             /* session objects: the object; token objects: a cache */
+    bool loaded, secret_loaded;
+    uint64_t version;          /* slot->version when the cache was filled */
+    char uid[UID_LEN + 1];
+};
+
+struct module {
+    bool initialized;
+    volatile bool forked;
+    pid_t pid;
+    mutex_t *lock;
+    struct config cfg;
+    struct slot **slots;
+    size_t nslots;
+    hmap_t sessions;           /* handle -> struct session */
+    hmap_t objects;            /* handle -> struct objref */
+    hmap_t rows;               /* row key -> struct objref (token objects only) */
+};
+
+extern struct module g_mod;
+
+/* Random non-zero 31-bit handle unused in map (handles must not be guessable from others). */
+CK_ULONG handle_new(const hmap_t *map);
+
+/* slot.c */
+struct slot *slot_find(CK_SLOT_ID id);
+CK_RV slot_refresh(void);
+void slot_free(struct slot *s);
+CK_RV slot_reload(struct slot *s);       /* re-reads the token row */
+void slot_logout(struct slot *s);        /* wipes keys and caches of private data */
+CK_RV slot_write_token(struct slot *s);  /* writes rec inside the caller's transaction */
+
+/* session.c */
+struct session *session_get(CK_SESSION_HANDLE h);
+void session_free_find(struct session *s);
+CK_STATE session_state(const struct session *s);
+CK_RV session_close(struct session *s);
+
+/* objects.c */
+void objects_drop_session(struct session *s);
+void objects_drop_slot_cache(struct slot *s, bool all);
+void objects_forget_slot(struct slot *s);
+
+/* login.c */
+CK_RV pin_len_ok(CK_ULONG len);
+#endif

@@ -1,0 +1,359 @@
+/* Objects: handles, loading and caching token objects, create/copy/destroy/get/set. */
+#include "token/internal.h"
+#include "token/objstore.h"
+#include "token/token.h"
+#include "base/log.h"
+#include "base/ossl.h"
+#include "object/template.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t row_key(const struct slot *s, int64_t rowid)
+{
+    return ((uint64_t)(s->id + 1) << 40) | (uint64_t)rowid;
+}
+
+static void objref_free(struct objref *o)
+{
+    attrs_free(&o->attrs);
+    free(o);
+}
+
+static void objref_forget(struct objref *o)
+{
+    hmap_del(&g_mod.objects, o->handle);
+    if (o->rowid > 0)
+        hmap_del(&g_mod.rows, row_key(o->slot, o->rowid));
+    objref_free(o);
+}
+
+void objects_drop_session(struct session *se)
+{
+    for (size_t i = hmap_next(&g_mod.objects, 0); i < g_mod.objects.cap;
+         i = hmap_next(&g_mod.objects, i + 1)) {
+        struct objref *o = g_mod.objects.vals[i];
+        if (o->owner == se)
+            objref_forget(o);
+    }
+}
+
+void objects_drop_slot_cache(struct slot *s, bool all)
+{
+    (void)all;
+    for (size_t i = hmap_next(&g_mod.objects, 0); i < g_mod.objects.cap;
+         i = hmap_next(&g_mod.objects, i + 1)) {
+        struct objref *o = g_mod.objects.vals[i];
+        if (o->slot == s && o->rowid > 0 && o->loaded) {
+            attrs_free(&o->attrs);
+            o->loaded = o->secret_loaded = false;
+        }
+    }
+}
+
+void objects_forget_slot(struct slot *s)
+{
+    for (size_t i = hmap_next(&g_mod.objects, 0); i < g_mod.objects.cap;
+         i = hmap_next(&g_mod.objects, i + 1)) {
+        struct objref *o = g_mod.objects.vals[i];
+        if (o->slot == s)
+            objref_forget(o);
+    }
+}
+
+/* Notices other processes' (and our own) commits: cached token objects are re-read then. */
+void objects_sync(struct slot *s)
+{
+    uint64_t v = store_data_version(s->store);
+    if (v != s->version) {
+        objects_drop_slot_cache(s, false);
+        s->version = v;
+    }
+}
+
+struct objref *objref_for_row(struct slot *s, int64_t rowid)
+{
+    struct objref *o = hmap_get(&g_mod.rows, row_key(s, rowid));
+    if (o)
+        return o;
+    o = calloc(1, sizeof *o);
+    if (!o)
+        return NULL;
+    o->slot = s;
+    o->rowid = rowid;
+    attrs_init(&o->attrs);
+    o->handle = handle_new(&g_mod.objects);
+    if (!o->handle || hmap_put(&g_mod.objects, o->handle, o)) {
+        free(o);
+        return NULL;
+    }
+    if (hmap_put(&g_mod.rows, row_key(s, rowid), o)) {
+        hmap_del(&g_mod.objects, o->handle);
+        free(o);
+        return NULL;
+    }
+    return o;
+}
+
+CK_RV objref_load(struct objref *o)
+{
+    if (o->rowid <= 0 || (o->loaded && o->version == o->slot->version))
+        return CKR_OK;
+    attrs_free(&o->attrs);
+    o->loaded = o->secret_loaded = false;
+    struct object_record r;
+    CK_RV rv = store_object_get(o->slot->store, o->rowid, &r);
+    if (rv == CKR_OK) {
+        rv = unseal_object(o->slot->keys, o->slot->rec.uuid, &r, &o->attrs, &o->secret_loaded);
+        if (rv == CKR_DEVICE_ERROR)
+            LOG_ERR("object %s in slot %lu failed its integrity check", r.uid,
+                    (unsigned long)o->slot->id);
+        memcpy(o->uid, r.uid, sizeof o->uid);
+        store_record_free(&r);
+    }
+    if (rv == CKR_OK) {
+        o->loaded = true;
+        o->version = o->slot->version;
+    }
+    return rv;
+}
+
+bool objref_visible(const struct objref *o)
+{
+    if (o->rowid > 0 && !o->loaded)
+        return false;
+    return !attrs_bool(&o->attrs, CKA_PRIVATE, false) || o->slot->login == LOGIN_USER;
+}
+
+CK_RV object_get(struct session *se, CK_OBJECT_HANDLE h, struct objref **out)
+{
+    struct objref *o = h ? hmap_get(&g_mod.objects, h) : NULL;
+    if (!o || o->slot != se->slot)
+        return CKR_OBJECT_HANDLE_INVALID;
+    if (o->rowid > 0) {
+        objects_sync(o->slot);
+        CK_RV rv = objref_load(o);
+        if (rv == CKR_OBJECT_HANDLE_INVALID || rv == CKR_USER_NOT_LOGGED_IN) {
+            if (rv == CKR_OBJECT_HANDLE_INVALID)
+                objref_forget(o); /* destroyed, here or by another process */
+            return CKR_OBJECT_HANDLE_INVALID;
+        }
+        if (rv != CKR_OK)
+            return rv;
+    }
+    if (!objref_visible(o))
+        return CKR_OBJECT_HANDLE_INVALID;
+    *out = o;
+    return CKR_OK;
+}
+
+/* Who may write an object with these TOKEN/PRIVATE values in this session. */
+CK_RV object_write_allowed(const struct session *se, bool token, bool priv)
+{
+    if (token && !(se->flags & CKF_RW_SESSION))
+        return CKR_SESSION_READ_ONLY;
+    if (priv && se->slot->login != LOGIN_USER)
+        return CKR_USER_NOT_LOGGED_IN;
+    /* Every token object is tagged under the PIN-protected token key: writing one needs a
+     * login (the user's, or the SO's for public objects). */
+    if (token && se->slot->login == LOGIN_NONE)
+        return CKR_USER_NOT_LOGGED_IN;
+    return CKR_OK;
+}
+
+static CK_RV new_uid(char out[UID_LEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    uint8_t r[UID_LEN / 2];
+    if (ossl_random(r, sizeof r))
+        return CKR_GENERAL_ERROR;
+    for (size_t i = 0; i < sizeof r; i++) {
+        out[2 * i] = hex[r[i] >> 4];
+        out[2 * i + 1] = hex[r[i] & 15];
+    }
+    out[UID_LEN] = 0;
+    return CKR_OK;
+}
+
+CK_RV object_add(struct session *se, attrs_t *obj, CK_OBJECT_HANDLE *out)
+{
+    bool token = attrs_bool(obj, CKA_TOKEN, false);
+    bool priv = attrs_bool(obj, CKA_PRIVATE, false);
+    CK_RV rv = object_write_allowed(se, token, priv);
+    char uid[UID_LEN + 1];
+    if (rv == CKR_OK)
+        rv = new_uid(uid);
+    if (rv == CKR_OK)
+        rv = attrs_set(obj, CKA_UNIQUE_ID, uid, UID_LEN, false);
+    if (rv != CKR_OK)
+        return rv;
+    struct slot *s = se->slot;
+    if (token) {
+        int64_t rowid = 0;
+        rv = objstore_insert(s, obj, uid, &rowid);
+        if (rv != CKR_OK)
+            return rv;
+        struct objref *o = objref_for_row(s, rowid);
+        if (!o)
+            return CKR_HOST_MEMORY; /* stored; found again by C_FindObjects */
+        memcpy(o->uid, uid, sizeof o->uid);
+        *out = o->handle;
+        return CKR_OK;
+    }
+    struct objref *o = calloc(1, sizeof *o);
+    if (!o)
+        return CKR_HOST_MEMORY;
+    o->slot = s;
+    o->owner = se;
+    o->attrs = *obj;
+    attrs_init(obj); /* ownership moved */
+    o->loaded = o->secret_loaded = true;
+    memcpy(o->uid, uid, sizeof o->uid);
+    o->handle = handle_new(&g_mod.objects);
+    if (!o->handle || hmap_put(&g_mod.objects, o->handle, o)) {
+        objref_free(o);
+        return CKR_HOST_MEMORY;
+    }
+    *out = o->handle;
+    return CKR_OK;
+}
+
+CK_RV tok_create_object(CK_SESSION_HANDLE h, const CK_ATTRIBUTE *t, CK_ULONG n,
+                        CK_OBJECT_HANDLE *out)
+{
+    struct session *se = session_get(h);
+    if (!se)
+        return CKR_SESSION_HANDLE_INVALID;
+    attrs_t in, obj;
+    CK_RV rv = tmpl_parse(t, n, &in);
+    if (rv != CKR_OK)
+        return rv;
+    rv = tmpl_build(&in, TMPL_CREATE, CK_UNAVAILABLE_INFORMATION, CK_UNAVAILABLE_INFORMATION,
+                    se->slot->login == LOGIN_SO, &obj);
+    attrs_free(&in);
+    if (rv == CKR_OK)
+        rv = tmpl_finish(&obj, TMPL_CREATE, CK_UNAVAILABLE_INFORMATION);
+    if (rv == CKR_OK)
+        rv = object_add(se, &obj, out);
+    attrs_free(&obj);
+    return rv;
+}
+
+CK_RV tok_copy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE src, const CK_ATTRIBUTE *t,
+                      CK_ULONG n, CK_OBJECT_HANDLE *out)
+{
+    struct session *se = session_get(h);
+    if (!se)
+        return CKR_SESSION_HANDLE_INVALID;
+    struct objref *o;
+    CK_RV rv = object_get(se, src, &o);
+    if (rv != CKR_OK)
+        return rv;
+    if (!attrs_bool(&o->attrs, CKA_COPYABLE, true))
+        return CKR_ACTION_PROHIBITED;
+    if (!o->secret_loaded)
+        return CKR_USER_NOT_LOGGED_IN;
+    attrs_t changes, obj;
+    rv = tmpl_parse(t, n, &changes);
+    if (rv != CKR_OK)
+        return rv;
+    rv = attrs_copy(&obj, &o->attrs);
+    if (rv == CKR_OK) {
+        attrs_remove(&obj, CKA_UNIQUE_ID);
+        rv = tmpl_apply(&obj, &changes, true, se->slot->login == LOGIN_SO);
+        if (rv == CKR_OK)
+            rv = object_add(se, &obj, out);
+        attrs_free(&obj);
+    }
+    attrs_free(&changes);
+    return rv;
+}
+
+CK_RV tok_destroy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE oh)
+{
+    struct session *se = session_get(h);
+    if (!se)
+        return CKR_SESSION_HANDLE_INVALID;
+    struct objref *o;
+    CK_RV rv = object_get(se, oh, &o);
+    if (rv != CKR_OK)
+        return rv;
+    if (!attrs_bool(&o->attrs, CKA_DESTROYABLE, true))
+        return CKR_ACTION_PROHIBITED;
+    if (o->rowid > 0) {
+        rv = object_write_allowed(se, true, attrs_bool(&o->attrs, CKA_PRIVATE, false));
+        if (rv == CKR_OK)
+            rv = objstore_delete(o->slot, o->rowid);
+        if (rv != CKR_OK && rv != CKR_OBJECT_HANDLE_INVALID)
+            return rv;
+    }
+    objref_forget(o);
+    return rv;
+}
+
+CK_RV tok_object_size(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE oh, CK_ULONG *size)
+{
+    struct session *se = session_get(h);
+    if (!se)
+        return CKR_SESSION_HANDLE_INVALID;
+    struct objref *o;
+    CK_RV rv = object_get(se, oh, &o);
+    if (rv != CKR_OK)
+        return rv;
+    CK_ULONG total = 0;
+    for (size_t i = 0; i < o->attrs.n; i++)
+        total += 12 + o->attrs.v[i].len; /* the stored form's size */
+    *size = total;
+    return CKR_OK;
+}
+
+CK_RV tok_get_attributes(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE oh, CK_ATTRIBUTE *t, CK_ULONG n)
+{
+    struct session *se = session_get(h);
+    if (!se)
+        return CKR_SESSION_HANDLE_INVALID;
+    struct objref *o;
+    CK_RV rv = object_get(se, oh, &o);
+    if (rv != CKR_OK)
+        return rv;
+    return tmpl_read(&o->attrs, t, n);
+}
+
+CK_RV tok_set_attributes(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE oh, const CK_ATTRIBUTE *t,
+                         CK_ULONG n)
+{
+    struct session *se = session_get(h);
+    if (!se)
+        return CKR_SESSION_HANDLE_INVALID;
+    struct objref *o;
+    CK_RV rv = object_get(se, oh, &o);
+    if (rv != CKR_OK)
+        return rv;
+    if (!attrs_bool(&o->attrs, CKA_MODIFIABLE, true))
+        return CKR_ACTION_PROHIBITED;
+    bool token = o->rowid > 0;
+    rv = object_write_allowed(se, token, attrs_bool(&o->attrs, CKA_PRIVATE, false));
+    if (rv == CKR_OK && token && !o->secret_loaded)
+        rv = CKR_USER_NOT_LOGGED_IN;
+    if (rv != CKR_OK)
+        return rv;
+    attrs_t changes, obj;
+    rv = tmpl_parse(t, n, &changes);
+    if (rv != CKR_OK)
+        return rv;
+    rv = attrs_copy(&obj, &o->attrs);
+    if (rv == CKR_OK)
+        rv = tmpl_apply(&obj, &changes, false, se->slot->login == LOGIN_SO);
+    if (rv == CKR_OK && token)
+        rv = objstore_update(o->slot, o->rowid, &obj, o->uid);
+    if (rv == CKR_OK) {
+        attrs_free(&o->attrs);
+        o->attrs = obj; /* ownership moved */
+        attrs_init(&obj);
+        if (token)
+            o->loaded = false; /* re-read: the store's version is the truth */
+    }
+    attrs_free(&obj);
+    attrs_free(&changes);
+    return rv;
+}

@@ -1,0 +1,18 @@
+/* Token-object writes: each one transaction that also keeps the token's accumulator right. */
+#ifndef CRATON_TOKEN_OBJSTORE_H
+#define CRATON_TOKEN_OBJSTORE_H
+#include "token/internal.h"
+
+CK_RV objstore_insert(struct slot *s, const attrs_t *obj, const char *uid, int64_t *rowid);
+CK_RV objstore_update(struct slot *s, int64_t rowid, const attrs_t *obj, const char *uid);
+CK_RV objstore_delete(struct slot *s, int64_t rowid);
+
+/* objects.c helpers shared with find.c */
+void objects_sync(struct slot *s);
+struct objref *objref_for_row(struct slot *s, int64_t rowid);
+CK_RV objref_load(struct objref *o);
+bool objref_visible(const struct objref *o);
+CK_RV object_get(struct session *se, CK_OBJECT_HANDLE h, struct objref **out);
+CK_RV object_write_allowed(const struct session *se, bool token, bool priv);
+CK_RV object_add(struct session *se, attrs_t *obj, CK_OBJECT_HANDLE *out);
+#endif

@@ -1,0 +1,107 @@
+/* Sessions and the session state machine (PKCS#11 3.0 section 5.6 and the state tables). */
+#include "token/internal.h"
+#include "token/token.h"
+#include "base/log.h"
+
+#include <stdlib.h>
+
+struct session *session_get(CK_SESSION_HANDLE h)
+{
+    return h ? hmap_get(&g_mod.sessions, h) : NULL;
+}
+
+CK_STATE session_state(const struct session *s)
+{
+    bool rw = (s->flags & CKF_RW_SESSION) != 0;
+    switch (s->slot->login) {
+    case LOGIN_SO: return CKS_RW_SO_FUNCTIONS;
+    case LOGIN_USER: return rw ? CKS_RW_USER_FUNCTIONS : CKS_RO_USER_FUNCTIONS;
+    default: return rw ? CKS_RW_PUBLIC_SESSION : CKS_RO_PUBLIC_SESSION;
+    }
+}
+
+void session_free_find(struct session *s)
+{
+    free(s->found);
+    s->found = NULL;
+    s->nfound = s->pos = 0;
+    s->find_active = false;
+}
+
+CK_RV tok_open_session(CK_SLOT_ID id, CK_FLAGS flags, CK_SESSION_HANDLE *h)
+{
+    struct slot *s = slot_find(id);
+    if (!s)
+        return CKR_SLOT_ID_INVALID;
+    if (!(flags & CKF_SERIAL_SESSION))
+        return CKR_SESSION_PARALLEL_NOT_SUPPORTED;
+    if (!s->store)
+        return CKR_TOKEN_NOT_RECOGNIZED;
+    if (!(flags & CKF_RW_SESSION) && s->login == LOGIN_SO)
+        return CKR_SESSION_READ_WRITE_SO_EXISTS;
+    struct session *se = calloc(1, sizeof *se);
+    if (!se)
+        return CKR_HOST_MEMORY;
+    se->handle = handle_new(&g_mod.sessions);
+    se->slot = s;
+    se->flags = flags & (CKF_SERIAL_SESSION | CKF_RW_SESSION);
+    if (!se->handle || hmap_put(&g_mod.sessions, se->handle, se)) {
+        free(se);
+        return CKR_HOST_MEMORY;
+    }
+    s->sessions++;
+    if (flags & CKF_RW_SESSION)
+        s->rw_sessions++;
+    *h = se->handle;
+    return CKR_OK;
+}
+
+CK_RV session_close(struct session *se)
+{
+    struct slot *s = se->slot;
+    objects_drop_session(se);
+    session_free_find(se);
+    hmap_del(&g_mod.sessions, se->handle);
+    s->sessions--;
+    if (se->flags & CKF_RW_SESSION)
+        s->rw_sessions--;
+    /* When the application's last session with a token closes, its login ends (spec 5.6). */
+    if (s->sessions == 0 && s->login != LOGIN_NONE)
+        slot_logout(s);
+    free(se);
+    return CKR_OK;
+}
+
+CK_RV tok_close_session(CK_SESSION_HANDLE h)
+{
+    struct session *se = session_get(h);
+    if (!se)
+        return CKR_SESSION_HANDLE_INVALID;
+    return session_close(se);
+}
+
+CK_RV tok_close_all_sessions(CK_SLOT_ID id)
+{
+    struct slot *s = slot_find(id);
+    if (!s)
+        return CKR_SLOT_ID_INVALID;
+    for (size_t i = hmap_next(&g_mod.sessions, 0); i < g_mod.sessions.cap;
+         i = hmap_next(&g_mod.sessions, i + 1)) {
+        struct session *se = g_mod.sessions.vals[i];
+        if (se->slot == s)
+            session_close(se); /* deletion leaves a tombstone: iteration stays valid */
+    }
+    return CKR_OK;
+}
+
+CK_RV tok_session_info(CK_SESSION_HANDLE h, CK_SESSION_INFO *info)
+{
+    struct session *se = session_get(h);
+    if (!se)
+        return CKR_SESSION_HANDLE_INVALID;
+    info->slotID = se->slot->id;
+    info->state = session_state(se);
+    info->flags = se->flags;
+    info->ulDeviceError = 0;
+    return CKR_OK;
+}
