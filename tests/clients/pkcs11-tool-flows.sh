@@ -59,8 +59,24 @@ notok() {
     if [ -s "$OUT" ]; then sed 's/^/#   /' "$OUT" | head -20; fi
 }
 
+# An ASan/UBSan build of the module needs the sanitizer runtimes preloaded
+# into the (uninstrumented) pkcs11-tool; leaks of pkcs11-tool itself are not
+# ours to report (the integration tests cover the module's leaks).
+P11_PRELOAD=
+for rt in libasan libubsan; do
+    lib=$(ldd "$MODULE" 2>/dev/null | awk -v rt="$rt" '$1 ~ "^" rt "\\.so" {print $3}')
+    if [ -n "$lib" ]; then P11_PRELOAD=${P11_PRELOAD:+$P11_PRELOAD:}$lib; fi
+done
+
 # p11 ARGS...: run pkcs11-tool with the module, output to $OUT.
-p11() { pkcs11-tool --module "$MODULE" "$@" >"$OUT" 2>&1; }
+p11() {
+    if [ -n "$P11_PRELOAD" ]; then
+        LD_PRELOAD="$P11_PRELOAD" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+            pkcs11-tool --module "$MODULE" "$@" >"$OUT" 2>&1
+    else
+        pkcs11-tool --module "$MODULE" "$@" >"$OUT" 2>&1
+    fi
+}
 # tok ARGS...: the same, on our token.
 tok() { p11 --token-label "$LABEL" "$@"; }
 
@@ -117,7 +133,7 @@ expect_ok "--write-object second data object" \
 
 expect_ok "--list-objects" tok --login --pin "$PIN" --list-objects
 for l in blob mycert doomed; do
-    if grep -q "label: *$l" "$OUT"; then ok "--list-objects shows '$l'"; else notok "--list-objects shows '$l'"; fi
+    if grep -Eq "label: +'?$l'?\$" "$OUT"; then ok "--list-objects shows '$l'"; else notok "--list-objects shows '$l'"; fi
 done
 if grep -q "Certificate Object" "$OUT" && grep -q "Data object" "$OUT"; then
     ok "--list-objects shows a certificate and data objects"
@@ -148,8 +164,8 @@ fi
 expect_ok "--delete-object data" \
     tok --login --pin "$PIN" --delete-object --type data --label doomed
 tok --login --pin "$PIN" --list-objects
-if grep -q "label: *doomed" "$OUT"; then notok "deleted object is gone"; else ok "deleted object is gone"; fi
-if grep -q "label: *blob" "$OUT"; then ok "other objects stay after a delete"; else notok "other objects stay after a delete"; fi
+if grep -Eq "label: +'?doomed'?\$" "$OUT"; then notok "deleted object is gone"; else ok "deleted object is gone"; fi
+if grep -Eq "label: +'?blob'?\$" "$OUT"; then ok "other objects stay after a delete"; else notok "other objects stay after a delete"; fi
 
 # ---- change PIN ----------------------------------------------------------
 expect_ok "--change-pin" tok --login --pin "$PIN" --change-pin --new-pin "$NEW_PIN"
@@ -166,7 +182,7 @@ else
     notok "objects survive in a new process (data bytes equal)"
 fi
 tok --list-objects # public view, no login
-if grep -q "label: *mycert" "$OUT"; then ok "certificate visible without login"; else notok "certificate visible without login"; fi
+if grep -Eq "label: +'?mycert'?\$" "$OUT"; then ok "certificate visible without login"; else notok "certificate visible without login"; fi
 
 # ---- lockout -------------------------------------------------------------
 bad=0
