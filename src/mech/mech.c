@@ -36,6 +36,13 @@ static struct {
     size_t n;
 } g_mech;
 
+static int by_type(const void *a, const void *b)
+{
+    CK_MECHANISM_TYPE x = (*(const struct mech_def *const *)a)->type;
+    CK_MECHANISM_TYPE y = (*(const struct mech_def *const *)b)->type;
+    return x < y ? -1 : x > y;
+}
+
 int mech_setup(void)
 {
     size_t nf, total = 0;
@@ -75,13 +82,6 @@ void mech_teardown(void)
     free(g_mech.defs);
     g_mech.defs = NULL;
     g_mech.n = 0;
-}
-
-static int by_type(const void *a, const void *b)
-{
-    CK_MECHANISM_TYPE x = (*(const struct mech_def *const *)a)->type;
-    CK_MECHANISM_TYPE y = (*(const struct mech_def *const *)b)->type;
-    return x < y ? -1 : x > y;
 }
 
 const struct mech_def *mech_find(CK_MECHANISM_TYPE type)

@@ -15,7 +15,7 @@ enum login_state { LOGIN_NONE, LOGIN_USER, LOGIN_SO };
 
 struct slot {
     CK_SLOT_ID id;
-    char path[PATH_MAX];
+    char path[CONFIG_PATH_MAX + 64];
     store_t *store;            /* NULL: the free slot, whose token is not initialised */
     struct token_record rec;   /* the token row as last read */
     enum login_state login;
@@ -40,6 +40,7 @@ struct objref {
     struct session *owner;     /* session objects: the session that made it */
     attrs_t attrs;             /* session objects: the object; token objects: a cache */
     bool loaded, secret_loaded;
+    bool is_private;           /* token objects: as the row says (kept when the cache drops) */
     uint64_t version;          /* slot->version when the cache was filled */
     char uid[UID_LEN + 1];
 };
@@ -79,6 +80,7 @@ CK_RV session_close(struct session *s);
 /* objects.c */
 void objects_drop_session(struct session *s);
 void objects_drop_slot_cache(struct slot *s, bool all);
+void objects_logout(struct slot *s);
 void objects_forget_slot(struct slot *s);
 
 /* login.c */

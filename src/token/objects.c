@@ -51,6 +51,26 @@ void objects_drop_slot_cache(struct slot *s, bool all)
     }
 }
 
+/* Logout (spec 5.6.4): private session objects are destroyed and handles to private token
+ * objects become invalid for good; public token objects only lose their cached copy, which
+ * was checked under the key that is now gone. */
+void objects_logout(struct slot *s)
+{
+    for (size_t i = hmap_next(&g_mod.objects, 0); i < g_mod.objects.cap;
+         i = hmap_next(&g_mod.objects, i + 1)) {
+        struct objref *o = g_mod.objects.vals[i];
+        if (o->slot != s)
+            continue;
+        bool priv = o->rowid > 0 ? o->is_private : attrs_bool(&o->attrs, CKA_PRIVATE, false);
+        if (priv)
+            objref_forget(o);
+        else if (o->rowid > 0 && o->loaded) {
+            attrs_free(&o->attrs);
+            o->loaded = o->secret_loaded = false;
+        }
+    }
+}
+
 void objects_forget_slot(struct slot *s)
 {
     for (size_t i = hmap_next(&g_mod.objects, 0); i < g_mod.objects.cap;
@@ -81,6 +101,7 @@ struct objref *objref_for_row(struct slot *s, int64_t rowid)
         return NULL;
     o->slot = s;
     o->rowid = rowid;
+    o->is_private = true; /* until its row says otherwise */
     attrs_init(&o->attrs);
     o->handle = handle_new(&g_mod.objects);
     if (!o->handle || hmap_put(&g_mod.objects, o->handle, o)) {
@@ -109,6 +130,7 @@ CK_RV objref_load(struct objref *o)
             LOG_ERR("object %s in slot %lu failed its integrity check", r.uid,
                     (unsigned long)o->slot->id);
         memcpy(o->uid, r.uid, sizeof o->uid);
+        o->is_private = r.is_private;
         store_record_free(&r);
     }
     if (rv == CKR_OK) {
@@ -197,6 +219,7 @@ CK_RV object_add(struct session *se, attrs_t *obj, CK_OBJECT_HANDLE *out)
         if (!o)
             return CKR_HOST_MEMORY; /* stored; found again by C_FindObjects */
         memcpy(o->uid, uid, sizeof o->uid);
+        o->is_private = priv;
         *out = o->handle;
         return CKR_OK;
     }
@@ -207,6 +230,7 @@ CK_RV object_add(struct session *se, attrs_t *obj, CK_OBJECT_HANDLE *out)
     o->owner = se;
     o->attrs = *obj;
     attrs_init(obj); /* ownership moved */
+    o->is_private = priv;
     o->loaded = o->secret_loaded = true;
     memcpy(o->uid, uid, sizeof o->uid);
     o->handle = handle_new(&g_mod.objects);

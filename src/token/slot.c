@@ -62,7 +62,7 @@ void slot_logout(struct slot *s)
     seal_keys_free(s->keys);
     s->keys = NULL;
     s->login = LOGIN_NONE;
-    objects_drop_slot_cache(s, true);
+    objects_logout(s);
 }
 
 static CK_RV slot_add(CK_SLOT_ID id, store_t *st)
@@ -110,7 +110,7 @@ CK_RV slot_refresh(void)
                 max_id = id > max_id ? id : max_id;
                 continue;
             }
-            char path[PATH_MAX];
+            char path[CONFIG_PATH_MAX + 64];
             slot_path(path, sizeof path, id);
             store_t *st = NULL;
             CK_RV rv = store_open(path, false, g_mod.cfg.exclusive, g_mod.cfg.sync_full, &st);
@@ -299,7 +299,7 @@ static CK_RV create_token(struct slot *s, const CK_UTF8CHAR *pin, CK_ULONG len,
 {
     /* Built under a temporary name and linked into place: a token file either exists whole
      * or not at all, and link() refuses if another process took the slot meanwhile. */
-    char tmp[PATH_MAX + 32];
+    char tmp[CONFIG_PATH_MAX + 64];
     uint32_t r = 0;
     ossl_random(&r, sizeof r);
     snprintf(tmp, sizeof tmp, "%s/.new-%ld-%08x.db", g_mod.cfg.token_dir, (long)getpid(), r);
@@ -323,7 +323,7 @@ static CK_RV create_token(struct slot *s, const CK_UTF8CHAR *pin, CK_ULONG len,
         rv = errno == EEXIST ? CKR_FUNCTION_FAILED : CKR_DEVICE_ERROR;
     }
     unlink(tmp);
-    char side[PATH_MAX + 40];
+    char side[CONFIG_PATH_MAX + 80];
     snprintf(side, sizeof side, "%s-wal", tmp);
     unlink(side);
     snprintf(side, sizeof side, "%s-shm", tmp);
