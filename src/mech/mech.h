@@ -36,6 +36,10 @@ struct mech_key {
 
 struct mech_def;
 
+/* A context must not keep pointers into key->attrs or into *key->cache after init returns
+ * unless it holds its own reference (EVP_PKEY_up_ref, EVP_MAC_CTX_dup, a copy): the object
+ * may change or go while the operation is active. */
+
 /* Operation state; a family allocates a larger struct with this as its first member. */
 struct mech_ctx {
     const struct mech_def *def;
@@ -137,5 +141,5 @@ CK_RV mech_pkey_from_attrs(const attrs_t *a, bool want_private, EVP_PKEY **out);
 CK_RV mech_pkey_to_attrs(EVP_PKEY *k, CK_OBJECT_CLASS cls, attrs_t *a);
 /* Checks an imported key's material (RSA CRT consistency, EC point on the curve) before it is
  * stored by C_CreateObject. CKR_OK for classes without material to check. */
-CK_RV mech_validate_import(const attrs_t *a);
+CK_RV mech_validate_import(const attrs_t *a) __attribute__((weak)); /* TODO drop weak once pkey.c lands */
 #endif

@@ -175,8 +175,11 @@ static CK_RV apply_defaults(attrs_t *obj, unsigned cb)
     return CKR_OK;
 }
 
-static bool is_material(const struct attr_rule *r, unsigned cb)
+static bool is_material(const struct attr_rule *r, unsigned cb, enum tmpl_op op)
 {
+    /* A generation template may choose the RSA public exponent. */
+    if (op == TMPL_GENERATE && r->type == CKA_PUBLIC_EXPONENT)
+        return false;
     /* The attributes that carry a key's value: given on import, made by the token otherwise. */
     if (r->flags & F_SECRET)
         return true;
@@ -234,7 +237,7 @@ CK_RV tmpl_build(const attrs_t *in, enum tmpl_op op, CK_OBJECT_CLASS default_cla
             return CKR_ATTRIBUTE_READ_ONLY;
         if ((r->flags & F_GENONLY) && op == TMPL_CREATE)
             return CKR_TEMPLATE_INCONSISTENT;
-        if (op != TMPL_CREATE && is_material(r, cb))
+        if (op != TMPL_CREATE && is_material(r, cb, op))
             return CKR_TEMPLATE_INCONSISTENT; /* the token makes the key, not the caller */
         if ((r->flags & F_SO_TRUE) && at->val[0] == CK_TRUE && !is_so)
             return CKR_ATTRIBUTE_READ_ONLY;

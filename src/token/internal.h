@@ -24,8 +24,19 @@ struct slot {
     uint64_t version;          /* store data version the object caches were read at */
 };
 
+enum op_kind { OPK_ENCRYPT, OPK_DECRYPT, OPK_DIGEST, OPK_SIGN, OPK_VERIFY, OPK_SIGNREC,
+               OPK_VERIFYREC, OPK_COUNT };
+
+struct mech_ctx;
+struct op_state {
+    struct mech_ctx *ctx;      /* NULL: no operation of this kind */
+    bool need_login;           /* CKA_ALWAYS_AUTHENTICATE: context-specific login pending */
+    bool updated;              /* a multi-part update has run */
+};
+
 struct session {
     CK_SESSION_HANDLE handle;
+    struct op_state op[OPK_COUNT];
     struct slot *slot;
     CK_FLAGS flags;
     bool find_active;
@@ -40,6 +51,7 @@ struct objref {
     struct session *owner;     /* session objects: the session that made it */
     attrs_t attrs;             /* session objects: the object; token objects: a cache */
     bool loaded, secret_loaded;
+    void *mech_cache;          /* a family's prepared key (mech.h), freed with the cache */
     bool is_private;           /* token objects: as the row says (kept when the cache drops) */
     uint64_t version;          /* slot->version when the cache was filled */
     char uid[UID_LEN + 1];
@@ -83,6 +95,11 @@ void objects_drop_slot_cache(struct slot *s, bool all);
 void objects_logout(struct slot *s);
 void objects_forget_slot(struct slot *s);
 
+/* crypto.c */
+void ops_end_all(struct session *s);
+
 /* login.c */
 CK_RV pin_len_ok(CK_ULONG len);
+CK_RV pin_check_role(struct slot *s, enum pin_role role, const CK_UTF8CHAR *pin, CK_ULONG len,
+                     uint8_t tk[32]);
 #endif

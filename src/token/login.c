@@ -1,6 +1,7 @@
 /* PINs and login: verification with persistent lockout, the token key's life, C_SetPIN/InitPIN. */
 #include "token/internal.h"
 #include "token/token.h"
+#include "token/crypto.h"
 #include "base/log.h"
 #include "base/mem.h"
 
@@ -92,8 +93,22 @@ CK_RV tok_login(CK_SESSION_HANDLE h, CK_USER_TYPE type, const CK_UTF8CHAR *pin, 
     if (!se)
         return CKR_SESSION_HANDLE_INVALID;
     struct slot *s = se->slot;
-    if (type == CKU_CONTEXT_SPECIFIC)
-        return s->login == LOGIN_NONE ? CKR_USER_NOT_LOGGED_IN : CKR_OPERATION_NOT_INITIALIZED;
+    if (type == CKU_CONTEXT_SPECIFIC) {
+        /* Re-authentication for a CKA_ALWAYS_AUTHENTICATE key's pending operation (4.9). */
+        bool pending = false;
+        for (int k = 0; k < OPK_COUNT; k++)
+            pending |= se->op[k].ctx && se->op[k].need_login;
+        if (!pending)
+            return CKR_OPERATION_NOT_INITIALIZED;
+        if (s->login != LOGIN_USER)
+            return CKR_USER_NOT_LOGGED_IN;
+        uint8_t *tk = secmem_alloc(32);
+        if (!tk)
+            return CKR_HOST_MEMORY;
+        CK_RV rv = pin_check_role(s, ROLE_USER, pin, len, tk);
+        secmem_free(tk);
+        return rv == CKR_OK ? tok_context_login(se) : rv;
+    }
     if (type != CKU_SO && type != CKU_USER)
         return CKR_USER_TYPE_INVALID;
     enum login_state want = type == CKU_SO ? LOGIN_SO : LOGIN_USER;

@@ -4,6 +4,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/ossl.h"
+#include "mech/mech.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -99,8 +100,14 @@ CK_RV tok_initialize(const CK_C_INITIALIZE_ARGS *args)
         LOG_ERR("cannot set up the OpenSSL library context");
         return CKR_GENERAL_ERROR;
     }
+    if (mech_setup()) {
+        LOG_ERR("cannot set up the mechanisms");
+        ossl_close();
+        return CKR_GENERAL_ERROR;
+    }
     g_mod.lock = mutex_new();
     if (!g_mod.lock) {
+        mech_teardown();
         ossl_close();
         return CKR_CANT_LOCK;
     }
@@ -146,6 +153,7 @@ CK_RV tok_finalize(void)
     tok_unlock();
     mutex_free(g_mod.lock);
     g_mod.lock = NULL;
+    mech_teardown();
     ossl_close();
     log_close();
     return CKR_OK;

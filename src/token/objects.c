@@ -5,6 +5,7 @@
 #include "base/log.h"
 #include "base/ossl.h"
 #include "object/template.h"
+#include "mech/mech.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +15,19 @@ static uint64_t row_key(const struct slot *s, int64_t rowid)
     return ((uint64_t)(s->id + 1) << 40) | (uint64_t)rowid;
 }
 
+/* Drops the cached copy of a token object and whatever a family prepared from it. */
+static void objref_uncache(struct objref *o)
+{
+    attrs_free(&o->attrs);
+    mech_cache_free(o->mech_cache);
+    o->mech_cache = NULL;
+    o->loaded = o->secret_loaded = false;
+}
+
 static void objref_free(struct objref *o)
 {
     attrs_free(&o->attrs);
+    mech_cache_free(o->mech_cache);
     free(o);
 }
 
@@ -44,10 +55,8 @@ void objects_drop_slot_cache(struct slot *s, bool all)
     for (size_t i = hmap_next(&g_mod.objects, 0); i < g_mod.objects.cap;
          i = hmap_next(&g_mod.objects, i + 1)) {
         struct objref *o = g_mod.objects.vals[i];
-        if (o->slot == s && o->rowid > 0 && o->loaded) {
-            attrs_free(&o->attrs);
-            o->loaded = o->secret_loaded = false;
-        }
+        if (o->slot == s && o->rowid > 0 && o->loaded)
+            objref_uncache(o);
     }
 }
 
@@ -64,10 +73,8 @@ void objects_logout(struct slot *s)
         bool priv = o->rowid > 0 ? o->is_private : attrs_bool(&o->attrs, CKA_PRIVATE, false);
         if (priv)
             objref_forget(o);
-        else if (o->rowid > 0 && o->loaded) {
-            attrs_free(&o->attrs);
-            o->loaded = o->secret_loaded = false;
-        }
+        else if (o->rowid > 0 && o->loaded)
+            objref_uncache(o);
     }
 }
 
@@ -120,8 +127,7 @@ CK_RV objref_load(struct objref *o)
 {
     if (o->rowid <= 0 || (o->loaded && o->version == o->slot->version))
         return CKR_OK;
-    attrs_free(&o->attrs);
-    o->loaded = o->secret_loaded = false;
+    objref_uncache(o);
     struct object_record r;
     CK_RV rv = store_object_get(o->slot->store, o->rowid, &r);
     if (rv == CKR_OK) {
@@ -242,6 +248,43 @@ CK_RV object_add(struct session *se, attrs_t *obj, CK_OBJECT_HANDLE *out)
     return CKR_OK;
 }
 
+CK_RV object_add_pair(struct session *se, attrs_t *a, attrs_t *b, CK_OBJECT_HANDLE *ha,
+                      CK_OBJECT_HANDLE *hb)
+{
+    bool ta = attrs_bool(a, CKA_TOKEN, false), tb = attrs_bool(b, CKA_TOKEN, false);
+    CK_RV rv = object_write_allowed(se, ta, attrs_bool(a, CKA_PRIVATE, false));
+    if (rv == CKR_OK)
+        rv = object_write_allowed(se, tb, attrs_bool(b, CKA_PRIVATE, false));
+    if (rv != CKR_OK)
+        return rv;
+    if (!(ta && tb)) {
+        rv = object_add(se, a, ha);
+        if (rv == CKR_OK && (rv = object_add(se, b, hb)) != CKR_OK)
+            tok_destroy_object(se->handle, *ha);
+        return rv;
+    }
+    char ua[UID_LEN + 1], ub[UID_LEN + 1];
+    if ((rv = new_uid(ua)) != CKR_OK || (rv = new_uid(ub)) != CKR_OK ||
+        (rv = attrs_set(a, CKA_UNIQUE_ID, ua, UID_LEN, false)) != CKR_OK ||
+        (rv = attrs_set(b, CKA_UNIQUE_ID, ub, UID_LEN, false)) != CKR_OK)
+        return rv;
+    const attrs_t *objs[2] = { a, b };
+    const char *uids[2] = { ua, ub };
+    int64_t rows[2];
+    rv = objstore_insert_many(se->slot, objs, uids, 2, rows);
+    if (rv != CKR_OK)
+        return rv;
+    struct objref *oa = objref_for_row(se->slot, rows[0]);
+    struct objref *ob = objref_for_row(se->slot, rows[1]);
+    if (!oa || !ob)
+        return CKR_HOST_MEMORY;
+    oa->is_private = attrs_bool(a, CKA_PRIVATE, false);
+    ob->is_private = attrs_bool(b, CKA_PRIVATE, false);
+    *ha = oa->handle;
+    *hb = ob->handle;
+    return CKR_OK;
+}
+
 CK_RV tok_create_object(CK_SESSION_HANDLE h, const CK_ATTRIBUTE *t, CK_ULONG n,
                         CK_OBJECT_HANDLE *out)
 {
@@ -257,6 +300,8 @@ CK_RV tok_create_object(CK_SESSION_HANDLE h, const CK_ATTRIBUTE *t, CK_ULONG n,
     attrs_free(&in);
     if (rv == CKR_OK)
         rv = tmpl_finish(&obj, TMPL_CREATE, CK_UNAVAILABLE_INFORMATION);
+    if (rv == CKR_OK && mech_validate_import)
+        rv = mech_validate_import(&obj); /* an inconsistent key never reaches the store */
     if (rv == CKR_OK)
         rv = object_add(se, &obj, out);
     attrs_free(&obj);
@@ -371,11 +416,10 @@ CK_RV tok_set_attributes(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE oh, const CK_ATTR
     if (rv == CKR_OK && token)
         rv = objstore_update(o->slot, o->rowid, &obj, o->uid);
     if (rv == CKR_OK) {
-        attrs_free(&o->attrs);
+        objref_uncache(o);
         o->attrs = obj; /* ownership moved */
         attrs_init(&obj);
-        if (token)
-            o->loaded = false; /* re-read: the store's version is the truth */
+        o->loaded = o->secret_loaded = !token; /* token objects: re-read from the store */
     }
     attrs_free(&obj);
     attrs_free(&changes);

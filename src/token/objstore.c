@@ -66,22 +66,30 @@ static CK_RV old_term(struct slot *s, int64_t rowid, uint8_t term[32])
     return rv;
 }
 
-CK_RV objstore_insert(struct slot *s, const attrs_t *obj, const char *uid, int64_t *rowid)
+CK_RV objstore_insert_many(struct slot *s, const attrs_t *const *objs, const char *const *uids,
+                           size_t n, int64_t *rowids)
 {
     CK_RV rv = begin_write(s);
     if (rv != CKR_OK)
         return rv;
-    struct object_record r = { 0 };
-    rv = seal_object(s->keys, s->rec.uuid, uid, obj, &r);
-    if (rv == CKR_OK)
-        rv = store_object_insert(s->store, &r);
-    if (rv == CKR_OK) {
-        xor32(s->rec.acc, r.term);
-        s->rec.objects++;
-        *rowid = r.rowid;
+    for (size_t i = 0; i < n && rv == CKR_OK; i++) {
+        struct object_record r = { 0 };
+        rv = seal_object(s->keys, s->rec.uuid, uids[i], objs[i], &r);
+        if (rv == CKR_OK)
+            rv = store_object_insert(s->store, &r);
+        if (rv == CKR_OK) {
+            xor32(s->rec.acc, r.term);
+            s->rec.objects++;
+            rowids[i] = r.rowid;
+        }
+        store_record_free(&r);
     }
-    store_record_free(&r);
     return end_write(s, rv);
+}
+
+CK_RV objstore_insert(struct slot *s, const attrs_t *obj, const char *uid, int64_t *rowid)
+{
+    return objstore_insert_many(s, &obj, &uid, 1, rowid);
 }
 
 CK_RV objstore_update(struct slot *s, int64_t rowid, const attrs_t *obj, const char *uid)

@@ -4,6 +4,9 @@
 #include "token/internal.h"
 
 CK_RV objstore_insert(struct slot *s, const attrs_t *obj, const char *uid, int64_t *rowid);
+/* Several objects in one transaction: a key pair is stored whole or not at all. */
+CK_RV objstore_insert_many(struct slot *s, const attrs_t *const *objs, const char *const *uids,
+                           size_t n, int64_t *rowids);
 CK_RV objstore_update(struct slot *s, int64_t rowid, const attrs_t *obj, const char *uid);
 CK_RV objstore_delete(struct slot *s, int64_t rowid);
 
@@ -15,4 +18,6 @@ bool objref_visible(const struct objref *o);
 CK_RV object_get(struct session *se, CK_OBJECT_HANDLE h, struct objref **out);
 CK_RV object_write_allowed(const struct session *se, bool token, bool priv);
 CK_RV object_add(struct session *se, attrs_t *obj, CK_OBJECT_HANDLE *out);
+CK_RV object_add_pair(struct session *se, attrs_t *a, attrs_t *b, CK_OBJECT_HANDLE *ha,
+                      CK_OBJECT_HANDLE *hb);
 #endif

@@ -59,6 +59,7 @@ CK_RV tok_open_session(CK_SLOT_ID id, CK_FLAGS flags, CK_SESSION_HANDLE *h)
 CK_RV session_close(struct session *se)
 {
     struct slot *s = se->slot;
+    ops_end_all(se);
     objects_drop_session(se);
     session_free_find(se);
     hmap_del(&g_mod.sessions, se->handle);

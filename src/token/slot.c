@@ -342,9 +342,6 @@ static CK_RV create_token(struct slot *s, const CK_UTF8CHAR *pin, CK_ULONG len,
     return slot_refresh(); /* a new free slot */
 }
 
-CK_RV pin_check_role(struct slot *s, enum pin_role role, const CK_UTF8CHAR *pin, CK_ULONG len,
-                     uint8_t tk[32]);
-
 static CK_RV reinit_token(struct slot *s, const CK_UTF8CHAR *pin, CK_ULONG len,
                           const CK_UTF8CHAR *label)
 {

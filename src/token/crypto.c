@@ -1,0 +1,301 @@
+/* Cryptographic operations on a session: one active operation of each kind, the key checks
+ * that precede them (usage flags, allowed mechanisms, login, re-authentication), and the
+ * spec's rule on when an operation ends (5.2: any error but a length query ends it). */
+#include "token/internal.h"
+#include "token/crypto.h"
+#include "token/objstore.h"
+#include "mech/mech.h"
+#include "object/template.h"
+
+#include <string.h>
+
+static const CK_FLAGS op_flag[OPK_COUNT] = {
+    [OPK_ENCRYPT] = CKF_ENCRYPT, [OPK_DECRYPT] = CKF_DECRYPT, [OPK_DIGEST] = CKF_DIGEST,
+    [OPK_SIGN] = CKF_SIGN, [OPK_VERIFY] = CKF_VERIFY, [OPK_SIGNREC] = CKF_SIGN_RECOVER,
+    [OPK_VERIFYREC] = CKF_VERIFY_RECOVER,
+};
+
+static const CK_ATTRIBUTE_TYPE op_usage[OPK_COUNT] = {
+    [OPK_ENCRYPT] = CKA_ENCRYPT, [OPK_DECRYPT] = CKA_DECRYPT, [OPK_DIGEST] = 0,
+    [OPK_SIGN] = CKA_SIGN, [OPK_VERIFY] = CKA_VERIFY, [OPK_SIGNREC] = CKA_SIGN_RECOVER,
+    [OPK_VERIFYREC] = CKA_VERIFY_RECOVER,
+};
+
+static void op_end(struct op_state *op)
+{
+    if (op->ctx)
+        op->ctx->def->family->free(op->ctx);
+    memset(op, 0, sizeof *op);
+}
+
+void ops_end_all(struct session *s)
+{
+    for (int k = 0; k < OPK_COUNT; k++)
+        op_end(&s->op[k]);
+}
+
+static bool is_asym(CK_KEY_TYPE kt)
+{
+    return kt == CKK_RSA || kt == CKK_EC || kt == CKK_EC_EDWARDS || kt == CKK_EC_MONTGOMERY;
+}
+
+/* The object must be a key of the class this operation uses: private keys sign and decrypt,
+ * public keys verify and encrypt, secret keys do all of it. */
+static CK_RV class_fits(CK_OBJECT_CLASS cls, enum op_kind k)
+{
+    if (cls == CKO_SECRET_KEY)
+        return CKR_OK;
+    bool private_op = k == OPK_DECRYPT || k == OPK_SIGN || k == OPK_SIGNREC;
+    if (cls == CKO_PRIVATE_KEY && private_op)
+        return CKR_OK;
+    if (cls == CKO_PUBLIC_KEY && !private_op)
+        return CKR_OK;
+    return CKR_KEY_TYPE_INCONSISTENT;
+}
+
+CK_RV key_allows_mech(const attrs_t *a, CK_MECHANISM_TYPE m)
+{
+    const attr_t *al = attrs_get(a, CKA_ALLOWED_MECHANISMS);
+    if (!al)
+        return CKR_OK;
+    for (size_t i = 0; i + sizeof(CK_MECHANISM_TYPE) <= al->len; i += sizeof(CK_MECHANISM_TYPE)) {
+        CK_MECHANISM_TYPE t;
+        memcpy(&t, al->val + i, sizeof t);
+        if (t == m)
+            return CKR_OK;
+    }
+    return CKR_MECHANISM_INVALID;
+}
+
+CK_RV key_for_use(struct session *se, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE usage,
+                  CK_MECHANISM_TYPE mech, struct objref **out)
+{
+    struct objref *o;
+    CK_RV rv = object_get(se, h, &o);
+    if (rv == CKR_OBJECT_HANDLE_INVALID)
+        return CKR_KEY_HANDLE_INVALID;
+    if (rv != CKR_OK)
+        return rv;
+    CK_OBJECT_CLASS cls = obj_class(&o->attrs);
+    if (cls != CKO_SECRET_KEY && cls != CKO_PRIVATE_KEY && cls != CKO_PUBLIC_KEY)
+        return CKR_KEY_HANDLE_INVALID;
+    if (usage && !attrs_bool(&o->attrs, usage, false))
+        return CKR_KEY_FUNCTION_NOT_PERMITTED;
+    rv = key_allows_mech(&o->attrs, mech);
+    if (rv != CKR_OK)
+        return rv;
+    if (!o->secret_loaded)
+        return CKR_USER_NOT_LOGGED_IN; /* a public-object key whose value needs the token key */
+    *out = o;
+    return CKR_OK;
+}
+
+CK_RV tok_op_init(CK_SESSION_HANDLE h, enum op_kind k, const CK_MECHANISM *m, CK_OBJECT_HANDLE key)
+{
+    struct session *se = session_get(h);
+    if (!se)
+        return CKR_SESSION_HANDLE_INVALID;
+    struct op_state *op = &se->op[k];
+    if (op->ctx)
+        return CKR_OPERATION_ACTIVE;
+    const struct mech_def *d = mech_find(m->mechanism);
+    if (!d || !(d->flags & op_flag[k]))
+        return CKR_MECHANISM_INVALID;
+    struct mech_key mk = { NULL, NULL };
+    bool relogin = false;
+    if (k != OPK_DIGEST) {
+        struct objref *o;
+        CK_RV rv = key_for_use(se, key, op_usage[k], m->mechanism, &o);
+        if (rv != CKR_OK)
+            return rv;
+        CK_OBJECT_CLASS cls = obj_class(&o->attrs);
+        if (is_asym(obj_keytype(&o->attrs)) != (cls != CKO_SECRET_KEY))
+            return CKR_KEY_TYPE_INCONSISTENT;
+        if ((rv = class_fits(cls, k)) != CKR_OK)
+            return rv;
+        rv = key_lifecycle_ok(&o->attrs, k == OPK_ENCRYPT || k == OPK_SIGN || k == OPK_SIGNREC);
+        if (rv != CKR_OK)
+            return rv;
+        mk.attrs = &o->attrs;
+        mk.cache = &o->mech_cache;
+        relogin = cls == CKO_PRIVATE_KEY && attrs_bool(&o->attrs, CKA_ALWAYS_AUTHENTICATE, false);
+    }
+    struct mech_ctx *c = NULL;
+    CK_RV rv = d->family->init(d, op_flag[k], m, k == OPK_DIGEST ? NULL : &mk, &c);
+    if (rv != CKR_OK)
+        return rv;
+    op->ctx = c;
+    op->need_login = relogin;
+    op->updated = false;
+    return CKR_OK;
+}
+
+/* Maps a family's answer to the caller's and ends the operation where the spec says so. */
+static CK_RV settle(struct op_state *op, CK_RV rv, bool ends_on_success)
+{
+    if (rv == MECH_LENGTH_ONLY)
+        return CKR_OK;
+    if (rv == CKR_BUFFER_TOO_SMALL)
+        return rv;
+    if (rv != CKR_OK || ends_on_success)
+        op_end(op);
+    return rv;
+}
+
+static CK_RV get_op(CK_SESSION_HANDLE h, enum op_kind k, struct op_state **out)
+{
+    struct session *se = session_get(h);
+    if (!se)
+        return CKR_SESSION_HANDLE_INVALID;
+    struct op_state *op = &se->op[k];
+    if (!op->ctx)
+        return CKR_OPERATION_NOT_INITIALIZED;
+    if (op->need_login)
+        return CKR_USER_NOT_LOGGED_IN; /* stays active: C_Login(CKU_CONTEXT_SPECIFIC) next */
+    *out = op;
+    return CKR_OK;
+}
+
+CK_RV tok_op_oneshot(CK_SESSION_HANDLE h, enum op_kind k, const uint8_t *in, CK_ULONG inlen,
+                     uint8_t *out, CK_ULONG *outlen)
+{
+    struct op_state *op;
+    CK_RV rv = get_op(h, k, &op);
+    if (rv != CKR_OK)
+        return rv;
+    if (op->updated)
+        return settle(op, CKR_OPERATION_ACTIVE, true);
+    const struct mech_family *f = op->ctx->def->family;
+    return settle(op, f->oneshot(op->ctx, in, inlen, out, outlen), true);
+}
+
+CK_RV tok_op_update(CK_SESSION_HANDLE h, enum op_kind k, const uint8_t *in, CK_ULONG inlen,
+                    uint8_t *out, CK_ULONG *outlen)
+{
+    struct op_state *op;
+    CK_RV rv = get_op(h, k, &op);
+    if (rv != CKR_OK)
+        return rv;
+    const struct mech_family *f = op->ctx->def->family;
+    if (!f->update)
+        return settle(op, CKR_FUNCTION_NOT_SUPPORTED, true);
+    rv = settle(op, f->update(op->ctx, in, inlen, out, outlen), false);
+    if (rv == CKR_OK && op->ctx)
+        op->updated = true;
+    return rv;
+}
+
+CK_RV tok_op_final(CK_SESSION_HANDLE h, enum op_kind k, uint8_t *out, CK_ULONG *outlen)
+{
+    struct op_state *op;
+    CK_RV rv = get_op(h, k, &op);
+    if (rv != CKR_OK)
+        return rv;
+    const struct mech_family *f = op->ctx->def->family;
+    if (!f->final)
+        return settle(op, CKR_FUNCTION_NOT_SUPPORTED, true);
+    return settle(op, f->final(op->ctx, out, outlen), true);
+}
+
+CK_RV tok_op_verify(CK_SESSION_HANDLE h, const uint8_t *in, CK_ULONG inlen, const uint8_t *sig,
+                    CK_ULONG siglen)
+{
+    struct op_state *op;
+    CK_RV rv = get_op(h, OPK_VERIFY, &op);
+    if (rv != CKR_OK)
+        return rv;
+    if (op->updated)
+        return settle(op, CKR_OPERATION_ACTIVE, true);
+    const struct mech_family *f = op->ctx->def->family;
+    return settle(op, f->verify_oneshot(op->ctx, in, inlen, sig, siglen), true);
+}
+
+CK_RV tok_op_verify_final(CK_SESSION_HANDLE h, const uint8_t *sig, CK_ULONG siglen)
+{
+    struct op_state *op;
+    CK_RV rv = get_op(h, OPK_VERIFY, &op);
+    if (rv != CKR_OK)
+        return rv;
+    const struct mech_family *f = op->ctx->def->family;
+    if (!f->verify_final)
+        return settle(op, CKR_FUNCTION_NOT_SUPPORTED, true);
+    return settle(op, f->verify_final(op->ctx, sig, siglen), true);
+}
+
+CK_RV tok_digest_key(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key)
+{
+    struct op_state *op;
+    CK_RV rv = get_op(h, OPK_DIGEST, &op);
+    if (rv != CKR_OK)
+        return rv;
+    struct session *se = session_get(h);
+    struct objref *o;
+    rv = key_for_use(se, key, 0, CK_UNAVAILABLE_INFORMATION, &o);
+    if (rv == CKR_MECHANISM_INVALID)
+        rv = CKR_OK; /* CKA_ALLOWED_MECHANISMS does not govern being digested */
+    if (rv == CKR_OK && obj_class(&o->attrs) != CKO_SECRET_KEY)
+        rv = CKR_KEY_INDIGESTIBLE;
+    if (rv != CKR_OK)
+        return settle(op, rv, true);
+    const struct mech_family *f = op->ctx->def->family;
+    if (!f->digest_key)
+        return settle(op, CKR_KEY_INDIGESTIBLE, true);
+    struct mech_key mk = { &o->attrs, &o->mech_cache };
+    rv = settle(op, f->digest_key(op->ctx, &mk), false);
+    if (rv == CKR_OK)
+        op->updated = true;
+    return rv;
+}
+
+CK_RV tok_context_login(struct session *se)
+{
+    /* Re-authenticates the pending CKA_ALWAYS_AUTHENTICATE operation(s) of this session. */
+    bool any = false;
+    for (int k = 0; k < OPK_COUNT; k++) {
+        if (se->op[k].ctx && se->op[k].need_login) {
+            se->op[k].need_login = false;
+            any = true;
+        }
+    }
+    return any ? CKR_OK : CKR_OPERATION_NOT_INITIALIZED;
+}
+
+CK_RV tok_op_state_get(CK_SESSION_HANDLE h, uint8_t *out, CK_ULONG *outlen)
+{
+    struct session *se = session_get(h);
+    if (!se)
+        return CKR_SESSION_HANDLE_INVALID;
+    /* Only a lone digest's state can be saved: keys never leave in a state blob. */
+    for (int k = 0; k < OPK_COUNT; k++)
+        if (k != OPK_DIGEST && se->op[k].ctx)
+            return CKR_STATE_UNSAVEABLE;
+    struct op_state *op = &se->op[OPK_DIGEST];
+    if (!op->ctx)
+        return CKR_OPERATION_NOT_INITIALIZED;
+    const struct mech_family *f = op->ctx->def->family;
+    if (!f->get_state)
+        return CKR_STATE_UNSAVEABLE;
+    CK_RV rv = f->get_state(op->ctx, out, outlen);
+    return rv == MECH_LENGTH_ONLY ? CKR_OK : rv;
+}
+
+CK_RV tok_op_state_set(CK_SESSION_HANDLE h, const uint8_t *in, CK_ULONG inlen)
+{
+    struct session *se = session_get(h);
+    if (!se)
+        return CKR_SESSION_HANDLE_INVALID;
+    /* The blob names its mechanism; try each family that can restore a state. */
+    for (size_t i = 0; i < mech_count(); i++) {
+        const struct mech_def *d = mech_at(i);
+        if (!(d->flags & CKF_DIGEST) || !d->family->set_state)
+            continue;
+        struct mech_ctx *c = NULL;
+        if (d->family->set_state(d, in, inlen, &c) == CKR_OK) {
+            op_end(&se->op[OPK_DIGEST]);
+            se->op[OPK_DIGEST].ctx = c;
+            se->op[OPK_DIGEST].updated = true;
+            return CKR_OK;
+        }
+    }
+    return CKR_SAVED_STATE_INVALID;
+}
