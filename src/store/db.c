@@ -25,7 +25,7 @@ static const char *const sql_text[S_COUNT] = {
     [S_TOKEN_GET] = "SELECT slot_id, uuid, label, serial, "
                     "so_salt, so_iter, so_verifier, so_wrapped, so_failures, "
                     "user_salt, user_iter, user_verifier, user_wrapped, user_failures, "
-                    "acc, acc_mac, objects FROM token WHERE id = 1",
+                    "acc, acc_mac, objects, schema_version FROM token WHERE id = 1",
     [S_TOKEN_PUT] = "INSERT OR REPLACE INTO token (id, schema_version, slot_id, uuid, label, "
                     "serial, so_salt, so_iter, so_verifier, so_wrapped, so_failures, user_salt, "
                     "user_iter, user_verifier, user_wrapped, user_failures, acc, acc_mac, objects) "
@@ -223,6 +223,13 @@ CK_RV store_token_get(store_t *s, struct token_record *t)
     CK_RV rv = CKR_OK;
     if (rc != SQLITE_ROW) {
         rv = rc == SQLITE_DONE ? CKR_TOKEN_NOT_RECOGNIZED : db_error(s, "token get");
+        goto out;
+    }
+    if (sqlite3_column_int(st, 17) > STORE_SCHEMA_VERSION) {
+        /* Written by a newer Craton: refuse rather than misread it. */
+        LOG_ERR("token database has schema version %d; this library knows up to %d",
+                sqlite3_column_int(st, 17), STORE_SCHEMA_VERSION);
+        rv = CKR_TOKEN_NOT_RECOGNIZED;
         goto out;
     }
     t->slot_id = (unsigned long)sqlite3_column_int64(st, 0);

@@ -9,6 +9,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 
 #include "base/mem.h"
 #include "base/ossl.h"
@@ -131,7 +132,7 @@ static void test_ec_public_forms(void **state)
     assert_int_equal(mech_validate_import(&a), CKR_CURVE_NOT_SUPPORTED);
     set_hex(&a, CKA_EC_PARAMS, "3003020101", false);
     assert_int_equal(mech_validate_import(&a), CKR_CURVE_NOT_SUPPORTED);
-    set_hex(&a, CKA_EC_PARAMS, "130361626364", false);
+    set_hex(&a, CKA_EC_PARAMS, "130461626364", false);
     assert_int_equal(mech_validate_import(&a), CKR_CURVE_NOT_SUPPORTED);
     /* malformed DER */
     set_hex(&a, CKA_EC_PARAMS, "06092a8648ce3d030107", false);
