@@ -141,5 +141,5 @@ CK_RV mech_pkey_from_attrs(const attrs_t *a, bool want_private, EVP_PKEY **out);
 CK_RV mech_pkey_to_attrs(EVP_PKEY *k, CK_OBJECT_CLASS cls, attrs_t *a);
 /* Checks an imported key's material (RSA CRT consistency, EC point on the curve) before it is
  * stored by C_CreateObject. CKR_OK for classes without material to check. */
-CK_RV mech_validate_import(const attrs_t *a) __attribute__((weak)); /* TODO drop weak once pkey.c lands */
+CK_RV mech_validate_import(const attrs_t *a);
 #endif

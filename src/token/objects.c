@@ -300,7 +300,7 @@ CK_RV tok_create_object(CK_SESSION_HANDLE h, const CK_ATTRIBUTE *t, CK_ULONG n,
     attrs_free(&in);
     if (rv == CKR_OK)
         rv = tmpl_finish(&obj, TMPL_CREATE, CK_UNAVAILABLE_INFORMATION);
-    if (rv == CKR_OK && mech_validate_import)
+    if (rv == CKR_OK)
         rv = mech_validate_import(&obj); /* an inconsistent key never reaches the store */
     if (rv == CKR_OK)
         rv = object_add(se, &obj, out);
