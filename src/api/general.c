@@ -47,7 +47,8 @@ CK_EXPORT CK_RV C_GetInfo(CK_INFO_PTR pInfo)
     pInfo->cryptokiVersion.major = 3;
     pInfo->cryptokiVersion.minor = 0;
     pad(pInfo->manufacturerID, sizeof pInfo->manufacturerID, "Craton project");
-    pad(pInfo->libraryDescription, sizeof pInfo->libraryDescription, "Craton PKCS#11 soft token");
+    pad(pInfo->libraryDescription, sizeof pInfo->libraryDescription,
+        tok_fips_mode() ? "Craton soft token (FIPS-approved only)" : "Craton PKCS#11 soft token");
     pInfo->libraryVersion.major = CRATON_VERSION_MAJOR;
     pInfo->libraryVersion.minor = CRATON_VERSION_MINOR;
     return CKR_OK;

@@ -29,6 +29,10 @@ static const struct key keys[] = {
     { "pin", "max_failures", K_ULONG, OFF(max_failures), 1, 1000 },
     { "pin", "min_length", K_ULONG, OFF(pin_min_length), 1, 255 },
     { "pin", "max_length", K_ULONG, OFF(pin_max_length), 1, 255 },
+    { "policy", "fips_approved_only", K_BOOL, OFF(fips_approved_only), 0, 0 },
+    { "policy", "rsa_min_bits", K_ULONG, OFF(rsa_min_bits), 1024, 16384 },
+    { "policy", "max_sessions", K_ULONG, OFF(max_sessions), 1, 1000000 },
+    { "policy", "max_objects", K_ULONG, OFF(max_objects), 1, 100000000 },
     { "log", "level", K_LEVEL, OFF(log_level), 0, 0 },
     { "log", "file", K_PATH, OFF(log_file), 0, 0 },
 };
@@ -134,6 +138,9 @@ void config_defaults(struct config *cfg)
     cfg->pin_min_length = 4;
     cfg->pin_max_length = 255;
     cfg->log_level = LOG_LVL_WARNING;
+    cfg->rsa_min_bits = 2048;
+    cfg->max_sessions = 65536;
+    cfg->max_objects = 1000000;
     const char *xdg = getenv("XDG_DATA_HOME");
     const char *home = getenv("HOME");
     if (xdg && *xdg)
@@ -219,6 +226,10 @@ int config_load(struct config *cfg, char *err, size_t errlen)
         snprintf(cfg->log_file, sizeof cfg->log_file, "%s", lf);
     if (cfg->pin_min_length > cfg->pin_max_length) {
         snprintf(err, errlen, "pin.min_length is larger than pin.max_length");
+        return -1;
+    }
+    if (cfg->fips_approved_only && cfg->rsa_min_bits < 2048) {
+        snprintf(err, errlen, "policy.rsa_min_bits below 2048 contradicts fips_approved_only");
         return -1;
     }
     if (cfg->token_dir[0] != '/') {

@@ -17,6 +17,10 @@ struct config {
     unsigned long pin_max_length;
     int log_level;              /* enum log_level */
     char log_file[CONFIG_PATH_MAX];
+    bool fips_approved_only;    /* policy: only approved mechanisms and key sizes */
+    unsigned long rsa_min_bits; /* policy: smallest RSA modulus generated or used */
+    unsigned long max_sessions; /* per process */
+    unsigned long max_objects;  /* token objects per token */
     char source[CONFIG_PATH_MAX]; /* the file read, or "" when only defaults apply */
 };
 

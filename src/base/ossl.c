@@ -10,16 +10,37 @@
 #include <string.h>
 
 static struct ossl g_ossl;
-static OSSL_PROVIDER *g_default;
+static OSSL_PROVIDER *g_default, *g_base;
+static bool g_fips;
+
+bool ossl_fips_provider(void)
+{
+    return g_fips;
+}
 
 int ossl_open(void)
+{
+    return ossl_open_mode(false);
+}
+
+int ossl_open_mode(bool fips)
 {
     if (g_ossl.libctx)
         return 0;
     g_ossl.libctx = OSSL_LIB_CTX_new();
     if (!g_ossl.libctx)
         return -1;
-    g_default = OSSL_PROVIDER_load(g_ossl.libctx, "default");
+    g_fips = false;
+    if (fips && OSSL_PROVIDER_available(g_ossl.libctx, "fips")) {
+        g_default = OSSL_PROVIDER_load(g_ossl.libctx, "fips");
+        g_base = g_default ? OSSL_PROVIDER_load(g_ossl.libctx, "base") : NULL;
+        g_fips = g_default && g_base;
+    }
+    if (!g_fips) {
+        if (g_default)
+            OSSL_PROVIDER_unload(g_default);
+        g_default = OSSL_PROVIDER_load(g_ossl.libctx, "default");
+    }
     if (!g_default)
         goto fail;
     g_ossl.sha256 = EVP_MD_fetch(g_ossl.libctx, "SHA2-256", NULL);
@@ -42,9 +63,12 @@ void ossl_close(void)
     EVP_CIPHER_free(g_ossl.aes256gcm);
     EVP_KDF_free(g_ossl.hkdf);
     EVP_KDF_free(g_ossl.pbkdf2);
+    if (g_base)
+        OSSL_PROVIDER_unload(g_base);
     if (g_default)
         OSSL_PROVIDER_unload(g_default);
-    g_default = NULL;
+    g_default = g_base = NULL;
+    g_fips = false;
     OSSL_LIB_CTX_free(g_ossl.libctx);
     memset(&g_ossl, 0, sizeof g_ossl);
 }

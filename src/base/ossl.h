@@ -2,6 +2,7 @@
 #ifndef CRATON_BASE_OSSL_H
 #define CRATON_BASE_OSSL_H
 #include <openssl/evp.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,8 +15,12 @@ struct ossl {
     EVP_KDF *pbkdf2;
 };
 
-/* Creates the context with the default provider (never the global config). 0 or -1. */
-int ossl_open(void);
+/* Creates the context (never from the global config): with fips, OpenSSL's FIPS provider when
+ * it is installed, else the default provider under the same policy. 0 or -1. */
+int ossl_open_mode(bool fips);
+int ossl_open(void); /* ossl_open_mode(false) */
+/* Whether the FIPS provider is what runs the cryptography. */
+bool ossl_fips_provider(void);
 void ossl_close(void);
 const struct ossl *ossl_get(void);
 OSSL_LIB_CTX *ossl_libctx(void);

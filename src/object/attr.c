@@ -130,6 +130,19 @@ bool attrs_bool(const attrs_t *a, CK_ATTRIBUTE_TYPE type, bool dflt)
     return at->val[0] != CK_FALSE;
 }
 
+CK_ULONG attr_bits(const attr_t *a)
+{
+    size_t i = 0;
+    while (i < a->len && a->val[i] == 0)
+        i++;
+    if (i == a->len)
+        return 0;
+    CK_ULONG bits = (CK_ULONG)(a->len - i - 1) * 8;
+    for (uint8_t top = a->val[i]; top; top >>= 1)
+        bits++;
+    return bits;
+}
+
 bool attrs_match(const attrs_t *a, const CK_ATTRIBUTE *tmpl, CK_ULONG n)
 {
     for (CK_ULONG i = 0; i < n; i++) {

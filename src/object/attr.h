@@ -30,6 +30,8 @@ CK_RV attrs_copy(attrs_t *dst, const attrs_t *src);
 /* Read typed values; return false when absent or of the wrong size. */
 bool attrs_ulong(const attrs_t *a, CK_ATTRIBUTE_TYPE type, CK_ULONG *out);
 bool attrs_bool(const attrs_t *a, CK_ATTRIBUTE_TYPE type, bool dflt);
+/* Bit length of a big-endian unsigned integer value (leading zero bytes ignored). */
+CK_ULONG attr_bits(const attr_t *a);
 /* Whether every attribute of tmpl (type and value) is present in a. */
 bool attrs_match(const attrs_t *a, const CK_ATTRIBUTE *tmpl, CK_ULONG n);
 

@@ -286,15 +286,7 @@ CK_RV tmpl_finish(attrs_t *obj, enum tmpl_op op, CK_MECHANISM_TYPE mech)
         const attr_t *m = attrs_get(obj, CKA_MODULUS);
         if (!m || m->len == 0)
             return CKR_TEMPLATE_INCOMPLETE;
-        size_t skip = 0;
-        while (skip < m->len && m->val[skip] == 0)
-            skip++;
-        CK_ULONG bits = 0;
-        if (skip < m->len) {
-            bits = (CK_ULONG)(m->len - skip - 1) * 8;
-            for (uint8_t top = m->val[skip]; top; top >>= 1)
-                bits++;
-        }
+        CK_ULONG bits = attr_bits(m);
         rv = attrs_set_ulong(obj, CKA_MODULUS_BITS, bits);
     }
     if (rv != CKR_OK || (cls != CKO_PUBLIC_KEY && cls != CKO_PRIVATE_KEY && cls != CKO_SECRET_KEY))

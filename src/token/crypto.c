@@ -53,6 +53,16 @@ static CK_RV class_fits(CK_OBJECT_CLASS cls, enum op_kind k)
     return CKR_KEY_TYPE_INCONSISTENT;
 }
 
+/* The modulus length of an RSA key object, in bits. */
+CK_RV rsa_bits(const attrs_t *a, CK_ULONG *bits)
+{
+    const attr_t *m = attrs_get(a, CKA_MODULUS);
+    if (!m)
+        return CKR_KEY_TYPE_INCONSISTENT;
+    *bits = attr_bits(m);
+    return CKR_OK;
+}
+
 CK_RV key_allows_mech(const attrs_t *a, CK_MECHANISM_TYPE m)
 {
     const attr_t *al = attrs_get(a, CKA_ALLOWED_MECHANISMS);
@@ -98,8 +108,8 @@ CK_RV tok_op_init(CK_SESSION_HANDLE h, enum op_kind k, const CK_MECHANISM *m, CK
     struct op_state *op = &se->op[k];
     if (op->ctx)
         return CKR_OPERATION_ACTIVE;
-    const struct mech_def *d = mech_find(m->mechanism);
-    if (!d || !(d->flags & op_flag[k]))
+    const struct mech_def *d = policy_mech(m->mechanism, op_flag[k]);
+    if (!d)
         return CKR_MECHANISM_INVALID;
     struct mech_key mk = { NULL, NULL };
     bool relogin = false;
@@ -112,6 +122,10 @@ CK_RV tok_op_init(CK_SESSION_HANDLE h, enum op_kind k, const CK_MECHANISM *m, CK
         if (is_asym(obj_keytype(&o->attrs)) != (cls != CKO_SECRET_KEY))
             return CKR_KEY_TYPE_INCONSISTENT;
         if ((rv = class_fits(cls, k)) != CKR_OK)
+            return rv;
+        CK_ULONG bits;
+        if (obj_keytype(&o->attrs) == CKK_RSA && (rv = rsa_bits(&o->attrs, &bits)) == CKR_OK &&
+            (rv = policy_rsa_bits(bits)) != CKR_OK)
             return rv;
         rv = key_lifecycle_ok(&o->attrs, k == OPK_ENCRYPT || k == OPK_SIGN || k == OPK_SIGNREC);
         if (rv != CKR_OK)

@@ -20,6 +20,11 @@ CK_RV tok_op_state_get(CK_SESSION_HANDLE h, uint8_t *out, CK_ULONG *outlen);
 CK_RV tok_op_state_set(CK_SESSION_HANDLE h, const uint8_t *in, CK_ULONG inlen);
 CK_RV tok_context_login(struct session *se);
 
+/* Policy (policy.c): NULL when the mechanism is unknown, lacks `need`, or is not allowed. */
+const struct mech_def *policy_mech(CK_MECHANISM_TYPE type, CK_FLAGS need);
+CK_RV policy_rsa_bits(CK_ULONG bits);
+CK_RV rsa_bits(const attrs_t *a, CK_ULONG *bits);
+
 /* Shared key checks. */
 CK_RV key_allows_mech(const attrs_t *a, CK_MECHANISM_TYPE m);
 CK_RV key_for_use(struct session *se, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE usage,

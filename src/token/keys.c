@@ -27,8 +27,7 @@ CK_RV key_lifecycle_ok(const attrs_t *a, bool protect)
 
 static const struct mech_def *mech_for(const CK_MECHANISM *m, CK_FLAGS need)
 {
-    const struct mech_def *d = mech_find(m->mechanism);
-    return d && (d->flags & need) ? d : NULL;
+    return policy_mech(m->mechanism, need);
 }
 
 /* Adds a key's CKA_UNWRAP_TEMPLATE / CKA_DERIVE_TEMPLATE to the caller's template; a caller's
@@ -115,7 +114,11 @@ CK_RV tok_generate_key_pair(CK_SESSION_HANDLE h, const CK_MECHANISM *m,
         attrs_free(&pa);
         return rv;
     }
-    rv = d->family->generate_pair(d, m, &pa, &sa);
+    CK_ULONG bits;
+    if (d->key_type == CKK_RSA && attrs_ulong(&pa, CKA_MODULUS_BITS, &bits))
+        rv = policy_rsa_bits(bits);
+    if (rv == CKR_OK)
+        rv = d->family->generate_pair(d, m, &pa, &sa);
     if (rv == CKR_OK)
         rv = tmpl_finish(&pa, TMPL_GENERATE, m->mechanism);
     if (rv == CKR_OK)
@@ -259,36 +262,4 @@ CK_RV tok_random(CK_SESSION_HANDLE h, uint8_t *out, CK_ULONG len)
     if (!session_get(h))
         return CKR_SESSION_HANDLE_INVALID;
     return len ? mech_random(out, len) : CKR_OK;
-}
-
-CK_RV tok_mechanism_list(CK_SLOT_ID id, CK_MECHANISM_TYPE *list, CK_ULONG *count)
-{
-    if (!slot_find(id))
-        return CKR_SLOT_ID_INVALID;
-    size_t n = mech_count();
-    if (!list) {
-        *count = n;
-        return CKR_OK;
-    }
-    if (*count < n) {
-        *count = n;
-        return CKR_BUFFER_TOO_SMALL;
-    }
-    for (size_t i = 0; i < n; i++)
-        list[i] = mech_at(i)->type;
-    *count = n;
-    return CKR_OK;
-}
-
-CK_RV tok_mechanism_info(CK_SLOT_ID id, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info)
-{
-    if (!slot_find(id))
-        return CKR_SLOT_ID_INVALID;
-    const struct mech_def *d = mech_find(type);
-    if (!d)
-        return CKR_MECHANISM_INVALID;
-    info->ulMinKeySize = d->min_key;
-    info->ulMaxKeySize = d->max_key;
-    info->flags = d->flags;
-    return CKR_OK;
 }

@@ -34,6 +34,11 @@ bool tok_ready(void)
     return g_mod.initialized && !g_mod.forked;
 }
 
+bool tok_fips_mode(void)
+{
+    return g_mod.cfg.fips_approved_only;
+}
+
 void tok_lock(void)
 {
     mutex_lock(g_mod.lock);
@@ -96,10 +101,13 @@ CK_RV tok_initialize(const CK_C_INITIALIZE_ARGS *args)
     }
     if (log_open((enum log_level)g_mod.cfg.log_level, g_mod.cfg.log_file))
         LOG_WARN("cannot open log file; logging to stderr");
-    if (ossl_open()) {
+    if (ossl_open_mode(g_mod.cfg.fips_approved_only)) {
         LOG_ERR("cannot set up the OpenSSL library context");
         return CKR_GENERAL_ERROR;
     }
+    if (g_mod.cfg.fips_approved_only && !ossl_fips_provider())
+        LOG_WARN("FIPS-approved-only mode: OpenSSL's FIPS provider is not installed; the "
+                 "default provider runs under the same approved-only policy");
     if (mech_setup()) {
         LOG_ERR("cannot set up the mechanisms");
         ossl_close();

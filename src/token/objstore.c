@@ -72,6 +72,10 @@ CK_RV objstore_insert_many(struct slot *s, const attrs_t *const *objs, const cha
     CK_RV rv = begin_write(s);
     if (rv != CKR_OK)
         return rv;
+    if (s->rec.objects + n > g_mod.cfg.max_objects) {
+        store_rollback(s->store);
+        return CKR_DEVICE_MEMORY; /* the configured capacity of the token is reached */
+    }
     for (size_t i = 0; i < n && rv == CKR_OK; i++) {
         struct object_record r = { 0 };
         rv = seal_object(s->keys, s->rec.uuid, uids[i], objs[i], &r);

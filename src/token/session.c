@@ -39,6 +39,8 @@ CK_RV tok_open_session(CK_SLOT_ID id, CK_FLAGS flags, CK_SESSION_HANDLE *h)
         return CKR_TOKEN_NOT_RECOGNIZED;
     if (!(flags & CKF_RW_SESSION) && s->login == LOGIN_SO)
         return CKR_SESSION_READ_WRITE_SO_EXISTS;
+    if (g_mod.sessions.n >= g_mod.cfg.max_sessions)
+        return CKR_SESSION_COUNT;
     struct session *se = calloc(1, sizeof *se);
     if (!se)
         return CKR_HOST_MEMORY;

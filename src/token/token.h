@@ -12,6 +12,7 @@ CK_RV tok_finalize(void);
 bool tok_ready(void); /* initialized in this process (false in a forked child) */
 void tok_lock(void);
 void tok_unlock(void);
+bool tok_fips_mode(void); /* FIPS-approved-only policy in force */
 
 /* Slots and tokens (PKCS#11 3.0 section 5.5). */
 CK_RV tok_slot_list(bool present_only, CK_SLOT_ID *list, CK_ULONG *count);
