@@ -13,6 +13,7 @@
     do {                                               \
         if (!tok_ready())                              \
             return CKR_CRYPTOKI_NOT_INITIALIZED;       \
+        LOG_DEBUG("%s", __func__);                     \
     } while (0)
 
 /* Runs one token-layer call under the module lock and logs its result at debug level. */
