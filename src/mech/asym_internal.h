@@ -62,7 +62,7 @@ struct asym_buf {
 CK_RV asym_buf_add(struct asym_buf *b, const uint8_t *in, size_t len);
 void asym_buf_free(struct asym_buf *b);
 
-/* Length of a derived secret key from its template (CKA_VALUE_LEN, the key type's size,
- * or avail for a generic secret); sets CKA_VALUE/CKA_VALUE_LEN. */
-CK_RV asym_derived_len(const attrs_t *key, size_t avail, size_t *out);
+/* Length of a derived secret key from its template: CKA_VALUE_LEN, else the key type's
+ * size, else dflt (the whole shared secret); at most max. */
+CK_RV asym_derived_len(const attrs_t *key, size_t dflt, size_t max, size_t *out);
 #endif
