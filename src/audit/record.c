@@ -1,0 +1,687 @@
+/* Audit record format (fixed-order JSON line), its chain hash, [audit] config and key files. */
+#include "audit/record.h"
+#include "base/log.h"
+#include "base/mem.h"
+#include "base/ossl.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* From pkcs11t.h. */
+static const struct { CK_RV rv; const char *name; } ckr_names[] = {
+    { CKR_OK, "CKR_OK" },
+    { CKR_CANCEL, "CKR_CANCEL" },
+    { CKR_HOST_MEMORY, "CKR_HOST_MEMORY" },
+    { CKR_SLOT_ID_INVALID, "CKR_SLOT_ID_INVALID" },
+    { CKR_GENERAL_ERROR, "CKR_GENERAL_ERROR" },
+    { CKR_FUNCTION_FAILED, "CKR_FUNCTION_FAILED" },
+    { CKR_ARGUMENTS_BAD, "CKR_ARGUMENTS_BAD" },
+    { CKR_NO_EVENT, "CKR_NO_EVENT" },
+    { CKR_NEED_TO_CREATE_THREADS, "CKR_NEED_TO_CREATE_THREADS" },
+    { CKR_CANT_LOCK, "CKR_CANT_LOCK" },
+    { CKR_ATTRIBUTE_READ_ONLY, "CKR_ATTRIBUTE_READ_ONLY" },
+    { CKR_ATTRIBUTE_SENSITIVE, "CKR_ATTRIBUTE_SENSITIVE" },
+    { CKR_ATTRIBUTE_TYPE_INVALID, "CKR_ATTRIBUTE_TYPE_INVALID" },
+    { CKR_ATTRIBUTE_VALUE_INVALID, "CKR_ATTRIBUTE_VALUE_INVALID" },
+    { CKR_ACTION_PROHIBITED, "CKR_ACTION_PROHIBITED" },
+    { CKR_DATA_INVALID, "CKR_DATA_INVALID" },
+    { CKR_DATA_LEN_RANGE, "CKR_DATA_LEN_RANGE" },
+    { CKR_DEVICE_ERROR, "CKR_DEVICE_ERROR" },
+    { CKR_DEVICE_MEMORY, "CKR_DEVICE_MEMORY" },
+    { CKR_DEVICE_REMOVED, "CKR_DEVICE_REMOVED" },
+    { CKR_ENCRYPTED_DATA_INVALID, "CKR_ENCRYPTED_DATA_INVALID" },
+    { CKR_ENCRYPTED_DATA_LEN_RANGE, "CKR_ENCRYPTED_DATA_LEN_RANGE" },
+    { CKR_AEAD_DECRYPT_FAILED, "CKR_AEAD_DECRYPT_FAILED" },
+    { CKR_FUNCTION_CANCELED, "CKR_FUNCTION_CANCELED" },
+    { CKR_FUNCTION_NOT_PARALLEL, "CKR_FUNCTION_NOT_PARALLEL" },
+    { CKR_FUNCTION_NOT_SUPPORTED, "CKR_FUNCTION_NOT_SUPPORTED" },
+    { CKR_KEY_HANDLE_INVALID, "CKR_KEY_HANDLE_INVALID" },
+    { CKR_KEY_SIZE_RANGE, "CKR_KEY_SIZE_RANGE" },
+    { CKR_KEY_TYPE_INCONSISTENT, "CKR_KEY_TYPE_INCONSISTENT" },
+    { CKR_KEY_NOT_NEEDED, "CKR_KEY_NOT_NEEDED" },
+    { CKR_KEY_CHANGED, "CKR_KEY_CHANGED" },
+    { CKR_KEY_NEEDED, "CKR_KEY_NEEDED" },
+    { CKR_KEY_INDIGESTIBLE, "CKR_KEY_INDIGESTIBLE" },
+    { CKR_KEY_FUNCTION_NOT_PERMITTED, "CKR_KEY_FUNCTION_NOT_PERMITTED" },
+    { CKR_KEY_NOT_WRAPPABLE, "CKR_KEY_NOT_WRAPPABLE" },
+    { CKR_KEY_UNEXTRACTABLE, "CKR_KEY_UNEXTRACTABLE" },
+    { CKR_MECHANISM_INVALID, "CKR_MECHANISM_INVALID" },
+    { CKR_MECHANISM_PARAM_INVALID, "CKR_MECHANISM_PARAM_INVALID" },
+    { CKR_OBJECT_HANDLE_INVALID, "CKR_OBJECT_HANDLE_INVALID" },
+    { CKR_OPERATION_ACTIVE, "CKR_OPERATION_ACTIVE" },
+    { CKR_OPERATION_NOT_INITIALIZED, "CKR_OPERATION_NOT_INITIALIZED" },
+    { CKR_PIN_INCORRECT, "CKR_PIN_INCORRECT" },
+    { CKR_PIN_INVALID, "CKR_PIN_INVALID" },
+    { CKR_PIN_LEN_RANGE, "CKR_PIN_LEN_RANGE" },
+    { CKR_PIN_EXPIRED, "CKR_PIN_EXPIRED" },
+    { CKR_PIN_LOCKED, "CKR_PIN_LOCKED" },
+    { CKR_SESSION_CLOSED, "CKR_SESSION_CLOSED" },
+    { CKR_SESSION_COUNT, "CKR_SESSION_COUNT" },
+    { CKR_SESSION_HANDLE_INVALID, "CKR_SESSION_HANDLE_INVALID" },
+    { CKR_SESSION_PARALLEL_NOT_SUPPORTED, "CKR_SESSION_PARALLEL_NOT_SUPPORTED" },
+    { CKR_SESSION_READ_ONLY, "CKR_SESSION_READ_ONLY" },
+    { CKR_SESSION_EXISTS, "CKR_SESSION_EXISTS" },
+    { CKR_SESSION_READ_ONLY_EXISTS, "CKR_SESSION_READ_ONLY_EXISTS" },
+    { CKR_SESSION_READ_WRITE_SO_EXISTS, "CKR_SESSION_READ_WRITE_SO_EXISTS" },
+    { CKR_SIGNATURE_INVALID, "CKR_SIGNATURE_INVALID" },
+    { CKR_SIGNATURE_LEN_RANGE, "CKR_SIGNATURE_LEN_RANGE" },
+    { CKR_TEMPLATE_INCOMPLETE, "CKR_TEMPLATE_INCOMPLETE" },
+    { CKR_TEMPLATE_INCONSISTENT, "CKR_TEMPLATE_INCONSISTENT" },
+    { CKR_TOKEN_NOT_PRESENT, "CKR_TOKEN_NOT_PRESENT" },
+    { CKR_TOKEN_NOT_RECOGNIZED, "CKR_TOKEN_NOT_RECOGNIZED" },
+    { CKR_TOKEN_WRITE_PROTECTED, "CKR_TOKEN_WRITE_PROTECTED" },
+    { CKR_UNWRAPPING_KEY_HANDLE_INVALID, "CKR_UNWRAPPING_KEY_HANDLE_INVALID" },
+    { CKR_UNWRAPPING_KEY_SIZE_RANGE, "CKR_UNWRAPPING_KEY_SIZE_RANGE" },
+    { CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT, "CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT" },
+    { CKR_USER_ALREADY_LOGGED_IN, "CKR_USER_ALREADY_LOGGED_IN" },
+    { CKR_USER_NOT_LOGGED_IN, "CKR_USER_NOT_LOGGED_IN" },
+    { CKR_USER_PIN_NOT_INITIALIZED, "CKR_USER_PIN_NOT_INITIALIZED" },
+    { CKR_USER_TYPE_INVALID, "CKR_USER_TYPE_INVALID" },
+    { CKR_USER_ANOTHER_ALREADY_LOGGED_IN, "CKR_USER_ANOTHER_ALREADY_LOGGED_IN" },
+    { CKR_USER_TOO_MANY_TYPES, "CKR_USER_TOO_MANY_TYPES" },
+    { CKR_WRAPPED_KEY_INVALID, "CKR_WRAPPED_KEY_INVALID" },
+    { CKR_WRAPPED_KEY_LEN_RANGE, "CKR_WRAPPED_KEY_LEN_RANGE" },
+    { CKR_WRAPPING_KEY_HANDLE_INVALID, "CKR_WRAPPING_KEY_HANDLE_INVALID" },
+    { CKR_WRAPPING_KEY_SIZE_RANGE, "CKR_WRAPPING_KEY_SIZE_RANGE" },
+    { CKR_WRAPPING_KEY_TYPE_INCONSISTENT, "CKR_WRAPPING_KEY_TYPE_INCONSISTENT" },
+    { CKR_RANDOM_SEED_NOT_SUPPORTED, "CKR_RANDOM_SEED_NOT_SUPPORTED" },
+    { CKR_RANDOM_NO_RNG, "CKR_RANDOM_NO_RNG" },
+    { CKR_DOMAIN_PARAMS_INVALID, "CKR_DOMAIN_PARAMS_INVALID" },
+    { CKR_CURVE_NOT_SUPPORTED, "CKR_CURVE_NOT_SUPPORTED" },
+    { CKR_BUFFER_TOO_SMALL, "CKR_BUFFER_TOO_SMALL" },
+    { CKR_SAVED_STATE_INVALID, "CKR_SAVED_STATE_INVALID" },
+    { CKR_INFORMATION_SENSITIVE, "CKR_INFORMATION_SENSITIVE" },
+    { CKR_STATE_UNSAVEABLE, "CKR_STATE_UNSAVEABLE" },
+    { CKR_CRYPTOKI_NOT_INITIALIZED, "CKR_CRYPTOKI_NOT_INITIALIZED" },
+    { CKR_CRYPTOKI_ALREADY_INITIALIZED, "CKR_CRYPTOKI_ALREADY_INITIALIZED" },
+    { CKR_MUTEX_BAD, "CKR_MUTEX_BAD" },
+    { CKR_MUTEX_NOT_LOCKED, "CKR_MUTEX_NOT_LOCKED" },
+    { CKR_NEW_PIN_MODE, "CKR_NEW_PIN_MODE" },
+    { CKR_NEXT_OTP, "CKR_NEXT_OTP" },
+    { CKR_EXCEEDED_MAX_ITERATIONS, "CKR_EXCEEDED_MAX_ITERATIONS" },
+    { CKR_FIPS_SELF_TEST_FAILED, "CKR_FIPS_SELF_TEST_FAILED" },
+    { CKR_LIBRARY_LOAD_FAILED, "CKR_LIBRARY_LOAD_FAILED" },
+    { CKR_PIN_TOO_WEAK, "CKR_PIN_TOO_WEAK" },
+    { CKR_PUBLIC_KEY_INVALID, "CKR_PUBLIC_KEY_INVALID" },
+    { CKR_FUNCTION_REJECTED, "CKR_FUNCTION_REJECTED" },
+    { CKR_TOKEN_RESOURCE_EXCEEDED, "CKR_TOKEN_RESOURCE_EXCEEDED" },
+    { CKR_OPERATION_CANCEL_FAILED, "CKR_OPERATION_CANCEL_FAILED" },
+    { CKR_KEY_EXHAUSTED, "CKR_KEY_EXHAUSTED" },
+};
+
+const char *audit_rv_name(CK_RV rv)
+{
+    for (size_t i = 0; i < sizeof ckr_names / sizeof ckr_names[0]; i++)
+        if (ckr_names[i].rv == rv)
+            return ckr_names[i].name;
+    return NULL;
+}
+
+void rec_time_now(char out[32])
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    char date[24];
+    if (!strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm))
+        date[0] = 0;
+    snprintf(out, 32, "%.19s.%06uZ", date, (unsigned)(ts.tv_nsec / 1000) % 1000000u);
+}
+
+/* A tiny appender that remembers overflow instead of checking every call. */
+struct out {
+    char *p;
+    size_t cap, len;
+    int over;
+};
+
+static void put(struct out *o, const char *s, size_t n)
+{
+    if (o->over || n > o->cap - o->len) {
+        o->over = 1;
+        return;
+    }
+    memcpy(o->p + o->len, s, n);
+    o->len += n;
+}
+
+static void puts_(struct out *o, const char *s) { put(o, s, strlen(s)); }
+
+static void putf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(struct out *o, const char *fmt, ...)
+{
+    char tmp[128];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof tmp)
+        o->over = 1;
+    else
+        put(o, tmp, (size_t)n);
+}
+
+/* JSON string whose contents take at most max bytes once escaped (longer input is cut at a
+ * whole character escape): '"' and '\' escaped, control bytes as \u00XX. Bytes >= 0x80 pass
+ * through (labels are UTF-8). */
+static void put_str(struct out *o, const char *s, size_t max)
+{
+    size_t used = 0;
+    put(o, "\"", 1);
+    for (size_t i = 0; s[i]; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char e[8];
+        size_t n;
+        if (c == '"' || c == '\\') {
+            e[0] = '\\';
+            e[1] = (char)c;
+            n = 2;
+        } else if (c < 0x20 || c == 0x7f) {
+            snprintf(e, sizeof e, "\\u%04x", c);
+            n = 6;
+        } else {
+            e[0] = (char)c;
+            n = 1;
+        }
+        if (used + n > max)
+            break;
+        put(o, e, n);
+        used += n;
+    }
+    put(o, "\"", 1);
+}
+
+static void put_hex(struct out *o, const uint8_t *b, size_t n)
+{
+    static const char hx[] = "0123456789abcdef";
+    char tmp[2];
+    for (size_t i = 0; i < n; i++) {
+        tmp[0] = hx[b[i] >> 4];
+        tmp[1] = hx[b[i] & 15];
+        put(o, tmp, 2);
+    }
+}
+
+static void put_user(struct out *o, long user)
+{
+    switch (user) {
+    case -1: puts_(o, "\"none\""); break;
+    case 0: puts_(o, "\"so\""); break;
+    case 1: puts_(o, "\"user\""); break;
+    case 2: puts_(o, "\"context\""); break;
+    default: putf(o, "\"%ld\"", user); break;
+    }
+}
+
+static int chain_hash(const uint8_t prev[32], const char *canon, size_t len, const uint8_t *key,
+                      size_t keylen, uint8_t out[32])
+{
+    if (!key)
+        return ossl_sha256(prev, 32, canon, len, out);
+    uint8_t buf[32 + AUDIT_LINE_MAX];
+    if (len > AUDIT_LINE_MAX)
+        return -1;
+    memcpy(buf, prev, 32);
+    memcpy(buf + 32, canon, len);
+    return ossl_hmac_sha256(key, keylen, buf, 32 + len, out);
+}
+
+int rec_build(char *line, size_t cap, const struct rec_fields *f, const uint8_t prev[32],
+              const uint8_t *key, size_t keylen, uint8_t hash_out[32])
+{
+    struct out o = { line, cap, 0, 0 };
+    putf(&o, "{\"seq\":%llu,\"time\":\"%s\",\"pid\":%ld,\"slot\":%lu,\"session\":%lu,\"user\":",
+         f->seq, f->time, f->pid, f->slot, f->session);
+    put_user(&o, f->user);
+    puts_(&o, ",\"op\":");
+    put_str(&o, f->op ? f->op : "", AUDIT_OP_MAX);
+    if (f->mech == CK_UNAVAILABLE_INFORMATION)
+        puts_(&o, ",\"mech\":null");
+    else
+        putf(&o, ",\"mech\":\"0x%08lx\"", f->mech);
+    puts_(&o, ",\"object\":");
+    if (f->object)
+        put_str(&o, f->object, AUDIT_OBJECT_MAX);
+    else
+        puts_(&o, "null");
+    const char *rn = audit_rv_name(f->result);
+    if (rn)
+        putf(&o, ",\"result\":\"%s\"", rn);
+    else
+        putf(&o, ",\"result\":\"0x%08lx\"", f->result);
+    puts_(&o, ",\"prev\":\"");
+    put_hex(&o, prev, 32);
+    puts_(&o, "\"");
+    if (o.over)
+        return -1;
+    size_t canon = o.len;
+    if (chain_hash(prev, line, canon, key, keylen, hash_out))
+        return -1;
+    puts_(&o, key ? ",\"mac\":\"" : ",\"hash\":\"");
+    put_hex(&o, hash_out, 32);
+    puts_(&o, "\"}\n");
+    if (o.over || o.len > AUDIT_LINE_MAX)
+        return -1;
+    return (int)o.len;
+}
+
+/* ---- strict reader: accepts exactly what rec_build writes ---- */
+
+struct in {
+    const char *p, *end;
+};
+
+static int lit(struct in *i, const char *s)
+{
+    size_t n = strlen(s);
+    if ((size_t)(i->end - i->p) < n || memcmp(i->p, s, n))
+        return -1;
+    i->p += n;
+    return 0;
+}
+
+static int get_u64(struct in *i, unsigned long long *v)
+{
+    unsigned long long x = 0;
+    const char *start = i->p;
+    while (i->p < i->end && *i->p >= '0' && *i->p <= '9') {
+        unsigned d = (unsigned)(*i->p - '0');
+        if (x > (~0ULL - d) / 10)
+            return -1;
+        x = x * 10 + d;
+        i->p++;
+    }
+    /* no sign, no leading zeros: one spelling per number keeps the bytes canonical */
+    if (i->p == start || (i->p - start > 1 && *start == '0'))
+        return -1;
+    *v = x;
+    return 0;
+}
+
+static int get_str(struct in *i, char *dst, size_t cap)
+{
+    size_t n = 0;
+    if (lit(i, "\""))
+        return -1;
+    while (i->p < i->end && *i->p != '"') {
+        unsigned char c = (unsigned char)*i->p++;
+        if (c == '\\') {
+            if (i->p >= i->end)
+                return -1;
+            char e = *i->p++;
+            if (e == '"' || e == '\\') {
+                c = (unsigned char)e;
+            } else if (e == 'u' && i->end - i->p >= 4 && !memcmp(i->p, "00", 2)) {
+                unsigned v;
+                char hx[3] = { i->p[2], i->p[3], 0 };
+                if (sscanf(hx, "%2x", &v) != 1)
+                    return -1;
+                c = (unsigned char)v;
+                i->p += 4;
+            } else {
+                return -1;
+            }
+        } else if (c < 0x20 || c == 0x7f) {
+            return -1;
+        }
+        if (n + 1 >= cap)
+            return -1;
+        dst[n++] = (char)c;
+    }
+    if (lit(i, "\""))
+        return -1;
+    dst[n] = 0;
+    return 0;
+}
+
+static int get_hex32(struct in *i, uint8_t out[32])
+{
+    if (i->end - i->p < 66 || *i->p != '"' || i->p[65] != '"')
+        return -1;
+    for (int k = 0; k < 32; k++) {
+        unsigned v = 0;
+        for (int h = 0; h < 2; h++) {
+            char c = i->p[1 + 2 * k + h];
+            unsigned d;
+            if (c >= '0' && c <= '9')
+                d = (unsigned)(c - '0');
+            else if (c >= 'a' && c <= 'f')
+                d = (unsigned)(c - 'a' + 10);
+            else
+                return -1;
+            v = v * 16 + d;
+        }
+        out[k] = (uint8_t)v;
+    }
+    i->p += 66;
+    return 0;
+}
+
+int rec_parse(const char *line, size_t len, struct audit_record *r)
+{
+    struct in i = { line, line + len };
+    unsigned long long v;
+    memset(r, 0, sizeof *r);
+    if (len > AUDIT_LINE_MAX || lit(&i, "{\"seq\":") || get_u64(&i, &r->seq) ||
+        lit(&i, ",\"time\":") || get_str(&i, r->time, sizeof r->time) || lit(&i, ",\"pid\":") ||
+        get_u64(&i, &v))
+        return -1;
+    r->pid = (long)v;
+    if (lit(&i, ",\"slot\":") || get_u64(&i, &v))
+        return -1;
+    r->slot = (unsigned long)v;
+    if (lit(&i, ",\"session\":") || get_u64(&i, &v))
+        return -1;
+    r->session = (unsigned long)v;
+    if (lit(&i, ",\"user\":") || get_str(&i, r->user, sizeof r->user) || lit(&i, ",\"op\":") ||
+        get_str(&i, r->op, sizeof r->op) || lit(&i, ",\"mech\":"))
+        return -1;
+    if (lit(&i, "null")) {
+        char m[16];
+        char *e;
+        if (get_str(&i, m, sizeof m) || strlen(m) != 10 || strncmp(m, "0x", 2))
+            return -1;
+        r->mech = strtoul(m + 2, &e, 16);
+        if (*e)
+            return -1;
+        r->has_mech = true;
+    }
+    if (lit(&i, ",\"object\":"))
+        return -1;
+    if (lit(&i, "null")) {
+        if (get_str(&i, r->object, sizeof r->object))
+            return -1;
+        r->has_object = true;
+    }
+    if (lit(&i, ",\"result\":") || get_str(&i, r->result, sizeof r->result) ||
+        lit(&i, ",\"prev\":") || get_hex32(&i, r->prev))
+        return -1;
+    r->canon_len = (size_t)(i.p - line);
+    if (!lit(&i, ",\"mac\":"))
+        r->keyed = true;
+    else if (lit(&i, ",\"hash\":"))
+        return -1;
+    if (get_hex32(&i, r->hash) || lit(&i, "}") || i.p != i.end)
+        return -1;
+    return 0;
+}
+
+int rec_chain_hash(const char *line, const struct audit_record *r, const uint8_t *key,
+                   size_t keylen, uint8_t out[32])
+{
+    return chain_hash(r->prev, line, r->canon_len, key, keylen, out);
+}
+
+/* ---- rotated files: slot-<id>.audit.<20-digit seq of their last record> ---- */
+
+static int cmp_rot(const void *a, const void *b)
+{
+    const struct rot_file *x = a, *y = b;
+    return x->last_seq < y->last_seq ? -1 : x->last_seq > y->last_seq;
+}
+
+int rec_list_rotated(const char *dir, unsigned long slot, struct rot_file **files)
+{
+    char prefix[64];
+    int plen = snprintf(prefix, sizeof prefix, "slot-%lu.audit.", slot);
+    DIR *d = opendir(dir);
+    *files = NULL;
+    if (!d)
+        return -1;
+    int n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *s = e->d_name;
+        if (strncmp(s, prefix, (size_t)plen))
+            continue;
+        const char *num = s + plen;
+        size_t k = 0;
+        while (num[k] >= '0' && num[k] <= '9')
+            k++;
+        if (k == 0 || k > 20 || num[k])
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            struct rot_file *nf = realloc(*files, (size_t)cap * sizeof **files);
+            if (!nf)
+                goto fail;
+            *files = nf;
+        }
+        size_t plen2 = strlen(dir) + strlen(s) + 2;
+        char *path = malloc(plen2);
+        if (!path)
+            goto fail;
+        snprintf(path, plen2, "%s/%s", dir, s);
+        (*files)[n].last_seq = strtoull(num, NULL, 10);
+        (*files)[n].path = path;
+        n++;
+    }
+    closedir(d);
+    if (n)
+        qsort(*files, (size_t)n, sizeof **files, cmp_rot);
+    return n;
+fail:
+    closedir(d);
+    rec_free_rotated(*files, n);
+    *files = NULL;
+    return -1;
+}
+
+void rec_free_rotated(struct rot_file *files, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(files[i].path);
+    free(files);
+}
+
+/* ---- [audit] configuration ---- */
+
+void audit_config_defaults(struct audit_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->level = AUDIT_LEVEL_ALL;
+    cfg->sync = AUDIT_SYNC_ALWAYS;
+    cfg->interval_ms = 1000;
+    cfg->rotate_bytes = 16UL << 20;
+    cfg->required_for_non_key = true;
+    cfg->enabled = true;
+    cfg->tail_every = 256;
+}
+
+struct cfg_state {
+    struct audit_config *cfg;
+    char *err;
+    size_t errlen;
+    int failed;
+};
+
+static int parse_bool(const char *v, bool *out)
+{
+    if (!strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcmp(v, "1") || !strcasecmp(v, "on"))
+        *out = true;
+    else if (!strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcmp(v, "0") ||
+             !strcasecmp(v, "off"))
+        *out = false;
+    else
+        return -1;
+    return 0;
+}
+
+/* A whole number with an optional k/m/g (binary) suffix. */
+static int parse_size(const char *v, unsigned long max, unsigned long *out)
+{
+    char *end;
+    errno = 0;
+    if (!*v || *v == '-')
+        return -1;
+    unsigned long x = strtoul(v, &end, 10);
+    unsigned shift = 0;
+    if (*end == 'k' || *end == 'K')
+        shift = 10;
+    else if (*end == 'm' || *end == 'M')
+        shift = 20;
+    else if (*end == 'g' || *end == 'G')
+        shift = 30;
+    if (shift)
+        end++;
+    if (errno || end == v || *end || x > (max >> shift))
+        return -1;
+    *out = x << shift;
+    return 0;
+}
+
+static int on_audit_entry(void *user, const char *section, const char *name, const char *value)
+{
+    struct cfg_state *st = user;
+    struct audit_config *c = st->cfg;
+    if (st->failed || strcasecmp(section, "audit"))
+        return 1;
+    int bad = 0;
+    if (!strcasecmp(name, "enabled")) {
+        bad = parse_bool(value, &c->enabled);
+    } else if (!strcasecmp(name, "level")) {
+        if (!strcasecmp(value, "all"))
+            c->level = AUDIT_LEVEL_ALL;
+        else if (!strcasecmp(value, "auth+admin"))
+            c->level = AUDIT_LEVEL_AUTH_ADMIN;
+        else
+            bad = 1;
+    } else if (!strcasecmp(name, "sync")) {
+        if (!strcasecmp(value, "always"))
+            c->sync = AUDIT_SYNC_ALWAYS;
+        else if (!strcasecmp(value, "interval"))
+            c->sync = AUDIT_SYNC_INTERVAL;
+        else if (!strcasecmp(value, "none"))
+            c->sync = AUDIT_SYNC_NONE;
+        else
+            bad = 1;
+    } else if (!strcasecmp(name, "interval_ms")) {
+        bad = parse_size(value, 3600000UL, &c->interval_ms) || c->interval_ms == 0;
+    } else if (!strcasecmp(name, "rotate_bytes")) {
+        bad = parse_size(value, 1UL << 40, &c->rotate_bytes) ||
+              (c->rotate_bytes && c->rotate_bytes < 4096);
+    } else if (!strcasecmp(name, "fail_open_non_key")) {
+        bool open_;
+        bad = parse_bool(value, &open_);
+        c->required_for_non_key = !open_;
+    } else if (!strcasecmp(name, "key_file")) {
+        bad = strlen(value) >= sizeof c->key_file || (value[0] && value[0] != '/');
+        if (!bad)
+            snprintf(c->key_file, sizeof c->key_file, "%s", value);
+    } else if (!strcasecmp(name, "tail_every")) {
+        bad = parse_size(value, 1UL << 30, &c->tail_every) || c->tail_every == 0;
+    } else {
+        snprintf(st->err, st->errlen, "unknown key audit.%s", name);
+        st->failed = 1;
+        return 0;
+    }
+    if (bad) {
+        snprintf(st->err, st->errlen, "audit.%s: invalid value", name);
+        st->failed = 1;
+        return 0;
+    }
+    return 1;
+}
+
+CK_RV audit_config_load(const char *ini_path, struct audit_config *cfg, char *err, size_t errlen)
+{
+    audit_config_defaults(cfg);
+    if (!ini_path || !ini_path[0])
+        return CKR_OK;
+    struct cfg_state st = { cfg, err, errlen, 0 };
+    int line = ini_parse(ini_path, on_audit_entry, &st);
+    if (st.failed)
+        return CKR_ARGUMENTS_BAD;
+    if (line < 0) {
+        snprintf(err, errlen, "cannot read config file %s", ini_path);
+        return CKR_ARGUMENTS_BAD;
+    }
+    if (line > 0) {
+        snprintf(err, errlen, "config file %s: syntax error on line %d", ini_path, line);
+        return CKR_ARGUMENTS_BAD;
+    }
+    return CKR_OK;
+}
+
+/* ---- key files ---- */
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+CK_RV audit_key_load(const char *path, uint8_t **key, size_t *len, char *err, size_t errlen)
+{
+    CK_RV rv = CKR_ARGUMENTS_BAD;
+    uint8_t *raw = secmem_alloc(129), *k = secmem_alloc(32);
+    int fd = -1;
+    *key = NULL;
+    *len = 0;
+    if (!raw || !k) {
+        rv = CKR_HOST_MEMORY;
+        goto out;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb)) {
+        snprintf(err, errlen, "audit key file %s: %s", path, strerror(errno));
+        goto out;
+    }
+    /* A key others can read is no key: whoever reads it can rebuild the chain. */
+    if (!S_ISREG(sb.st_mode) || (sb.st_mode & 077)) {
+        snprintf(err, errlen, "audit key file %s: must be a regular file of mode 0600 or 0400",
+                 path);
+        goto out;
+    }
+    ssize_t n = read(fd, raw, 129);
+    if (n == 32) {
+        memcpy(k, raw, 32);
+    } else {
+        while (n > 0 && (raw[n - 1] == '\n' || raw[n - 1] == '\r'))
+            n--;
+        if (n != 64) {
+            snprintf(err, errlen, "audit key file %s: expected 32 bytes or 64 hex digits", path);
+            goto out;
+        }
+        for (int i = 0; i < 32; i++) {
+            int hi = hexval(raw[2 * i]), lo = hexval(raw[2 * i + 1]);
+            if (hi < 0 || lo < 0) {
+                snprintf(err, errlen, "audit key file %s: expected 64 hex digits", path);
+                goto out;
+            }
+            k[i] = (uint8_t)(hi * 16 + lo);
+        }
+    }
+    *key = k;
+    *len = 32;
+    k = NULL;
+    rv = CKR_OK;
+out:
+    if (fd >= 0)
+        close(fd);
+    secmem_free(raw);
+    secmem_free(k);
+    return rv;
+}
+
+void audit_key_free(uint8_t *key)
+{
+    secmem_free(key);
+}
