@@ -14,7 +14,7 @@
 
 enum stmt_id {
     S_BEGIN, S_BEGIN_READ, S_COMMIT, S_ROLLBACK, S_TOKEN_GET, S_TOKEN_PUT, S_OBJ_INSERT,
-    S_OBJ_UPDATE, S_OBJ_DELETE, S_OBJ_DELETE_ALL, S_OBJ_GET, S_OBJ_TERMS, S_COUNT
+    S_OBJ_UPDATE, S_OBJ_DELETE, S_OBJ_DELETE_ALL, S_OBJ_GET, S_OBJ_TERMS, S_DATA_VERSION, S_COUNT
 };
 
 static const char *const sql_text[S_COUNT] = {
@@ -41,12 +41,14 @@ static const char *const sql_text[S_COUNT] = {
     [S_OBJ_GET] = "SELECT uid, class, key_type, private, label_ix, id_ix, attrs, secret, digest, "
                   "term FROM objects WHERE id = ?1",
     [S_OBJ_TERMS] = "SELECT term FROM objects",
+    [S_DATA_VERSION] = "PRAGMA data_version",
 };
 
 struct store {
     sqlite3 *db;
     sqlite3_stmt *st[S_COUNT];
     int lock_fd;
+    uint64_t own_commits; /* PRAGMA data_version does not move for our own commits */
 };
 
 static CK_RV db_error(store_t *s, const char *what)
@@ -169,7 +171,13 @@ CK_RV store_create_schema(store_t *s)
 
 CK_RV store_begin(store_t *s) { return exec_simple(s, S_BEGIN); }
 CK_RV store_begin_read(store_t *s) { return exec_simple(s, S_BEGIN_READ); }
-CK_RV store_commit(store_t *s) { return exec_simple(s, S_COMMIT); }
+CK_RV store_commit(store_t *s)
+{
+    CK_RV rv = exec_simple(s, S_COMMIT);
+    if (rv == CKR_OK)
+        s->own_commits++;
+    return rv;
+}
 
 void store_rollback(store_t *s)
 {
@@ -179,9 +187,16 @@ void store_rollback(store_t *s)
 
 uint64_t store_data_version(store_t *s)
 {
-    int v = 0;
-    sqlite3_file_control(s->db, "main", SQLITE_FCNTL_DATA_VERSION, &v);
-    return (uint64_t)(unsigned)v;
+    /* PRAGMA data_version changes when another connection (any process) commits; it runs a
+     * statement, so it sees the file's current state, unlike the file-control counter, which
+     * only moves when this connection next starts a transaction. Our own commits count apart. */
+    sqlite3_stmt *st = prep(s, S_DATA_VERSION);
+    uint64_t v = 0;
+    if (st && sqlite3_step(st) == SQLITE_ROW)
+        v = (uint64_t)sqlite3_column_int64(st, 0);
+    if (st)
+        sqlite3_reset(st);
+    return (v << 32) ^ s->own_commits;
 }
 
 static int col_copy(sqlite3_stmt *st, int col, void *dst, size_t len)

@@ -141,24 +141,50 @@ CK_RV tok_op_init(CK_SESSION_HANDLE h, enum op_kind k, const CK_MECHANISM *m, CK
     op->ctx = c;
     op->need_login = relogin;
     op->updated = false;
+    op->mech = m->mechanism;
+    snprintf(op->uid, sizeof op->uid, "%s", k == OPK_DIGEST ? "" : uid_of(key) ? uid_of(key) : "");
     return CKR_OK;
 }
 
-/* Maps a family's answer to the caller's and ends the operation where the spec says so. */
-static CK_RV settle(struct op_state *op, CK_RV rv, bool ends_on_success)
+static const char *const op_name[OPK_COUNT] = {
+    [OPK_ENCRYPT] = "C_Encrypt", [OPK_DECRYPT] = "C_Decrypt", [OPK_DIGEST] = "C_Digest",
+    [OPK_SIGN] = "C_Sign", [OPK_VERIFY] = "C_Verify", [OPK_SIGNREC] = "C_SignRecover",
+    [OPK_VERIFYREC] = "C_VerifyRecover",
+};
+
+/* Maps a family's answer to the caller's and ends the operation where the spec says so. Each
+ * ended use of a key is audited; when its record cannot be written the output is wiped and the
+ * call fails, so no result leaves without its trace. */
+static CK_RV settle_out(struct session *se, struct op_state *op, CK_RV rv, bool ends_on_success,
+                        uint8_t *out, CK_ULONG *outlen)
 {
     if (rv == MECH_LENGTH_ONLY)
         return CKR_OK;
     if (rv == CKR_BUFFER_TOO_SMALL)
         return rv;
-    if (rv != CKR_OK || ends_on_success)
+    if (rv != CKR_OK || ends_on_success) {
+        enum op_kind k = (enum op_kind)(op - se->op);
+        if (k != OPK_DIGEST || op->uid[0]) {
+            CK_RV arv = tok_audit(se->slot, se, login_user(se->slot), op_name[k], op->mech,
+                                  op->uid, rv, true);
+            if (arv != CKR_OK && rv == CKR_OK) {
+                if (out && outlen)
+                    memset(out, 0, *outlen);
+                rv = arv;
+            }
+        }
         op_end(op);
+    }
     return rv;
 }
 
-static CK_RV get_op(CK_SESSION_HANDLE h, enum op_kind k, struct op_state **out)
+#define settle(op, rv, ends) settle_out(se, (op), (rv), (ends), NULL, NULL)
+
+static CK_RV get_op(CK_SESSION_HANDLE h, enum op_kind k, struct session **sep,
+                    struct op_state **out)
 {
     struct session *se = session_get(h);
+    *sep = se;
     if (!se)
         return CKR_SESSION_HANDLE_INVALID;
     struct op_state *op = &se->op[k];
@@ -173,21 +199,23 @@ static CK_RV get_op(CK_SESSION_HANDLE h, enum op_kind k, struct op_state **out)
 CK_RV tok_op_oneshot(CK_SESSION_HANDLE h, enum op_kind k, const uint8_t *in, CK_ULONG inlen,
                      uint8_t *out, CK_ULONG *outlen)
 {
+    struct session *se;
     struct op_state *op;
-    CK_RV rv = get_op(h, k, &op);
+    CK_RV rv = get_op(h, k, &se, &op);
     if (rv != CKR_OK)
         return rv;
     if (op->updated)
         return settle(op, CKR_OPERATION_ACTIVE, true);
     const struct mech_family *f = op->ctx->def->family;
-    return settle(op, f->oneshot(op->ctx, in, inlen, out, outlen), true);
+    return settle_out(se, op, f->oneshot(op->ctx, in, inlen, out, outlen), true, out, outlen);
 }
 
 CK_RV tok_op_update(CK_SESSION_HANDLE h, enum op_kind k, const uint8_t *in, CK_ULONG inlen,
                     uint8_t *out, CK_ULONG *outlen)
 {
+    struct session *se;
     struct op_state *op;
-    CK_RV rv = get_op(h, k, &op);
+    CK_RV rv = get_op(h, k, &se, &op);
     if (rv != CKR_OK)
         return rv;
     const struct mech_family *f = op->ctx->def->family;
@@ -201,21 +229,23 @@ CK_RV tok_op_update(CK_SESSION_HANDLE h, enum op_kind k, const uint8_t *in, CK_U
 
 CK_RV tok_op_final(CK_SESSION_HANDLE h, enum op_kind k, uint8_t *out, CK_ULONG *outlen)
 {
+    struct session *se;
     struct op_state *op;
-    CK_RV rv = get_op(h, k, &op);
+    CK_RV rv = get_op(h, k, &se, &op);
     if (rv != CKR_OK)
         return rv;
     const struct mech_family *f = op->ctx->def->family;
     if (!f->final)
         return settle(op, CKR_FUNCTION_NOT_SUPPORTED, true);
-    return settle(op, f->final(op->ctx, out, outlen), true);
+    return settle_out(se, op, f->final(op->ctx, out, outlen), true, out, outlen);
 }
 
 CK_RV tok_op_verify(CK_SESSION_HANDLE h, const uint8_t *in, CK_ULONG inlen, const uint8_t *sig,
                     CK_ULONG siglen)
 {
+    struct session *se;
     struct op_state *op;
-    CK_RV rv = get_op(h, OPK_VERIFY, &op);
+    CK_RV rv = get_op(h, OPK_VERIFY, &se, &op);
     if (rv != CKR_OK)
         return rv;
     if (op->updated)
@@ -226,8 +256,9 @@ CK_RV tok_op_verify(CK_SESSION_HANDLE h, const uint8_t *in, CK_ULONG inlen, cons
 
 CK_RV tok_op_verify_final(CK_SESSION_HANDLE h, const uint8_t *sig, CK_ULONG siglen)
 {
+    struct session *se;
     struct op_state *op;
-    CK_RV rv = get_op(h, OPK_VERIFY, &op);
+    CK_RV rv = get_op(h, OPK_VERIFY, &se, &op);
     if (rv != CKR_OK)
         return rv;
     const struct mech_family *f = op->ctx->def->family;
@@ -238,11 +269,11 @@ CK_RV tok_op_verify_final(CK_SESSION_HANDLE h, const uint8_t *sig, CK_ULONG sigl
 
 CK_RV tok_digest_key(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key)
 {
+    struct session *se;
     struct op_state *op;
-    CK_RV rv = get_op(h, OPK_DIGEST, &op);
+    CK_RV rv = get_op(h, OPK_DIGEST, &se, &op);
     if (rv != CKR_OK)
         return rv;
-    struct session *se = session_get(h);
     struct objref *o;
     rv = key_for_use(se, key, 0, CK_UNAVAILABLE_INFORMATION, &o);
     if (rv == CKR_MECHANISM_INVALID)

@@ -7,6 +7,7 @@
 #include "base/config.h"
 #include "base/hmap.h"
 #include "base/lock.h"
+#include "audit/audit.h"
 #include "object/attr.h"
 #include "store/db.h"
 #include "store/seal.h"
@@ -22,6 +23,7 @@ struct slot {
     struct seal_keys *keys;    /* present while a user or the SO is logged in */
     unsigned long sessions, rw_sessions;
     uint64_t version;          /* store data version the object caches were read at */
+    audit_log_t *audit;        /* this token's audit chain (NULL: could not be opened) */
 };
 
 enum op_kind { OPK_ENCRYPT, OPK_DECRYPT, OPK_DIGEST, OPK_SIGN, OPK_VERIFY, OPK_SIGNREC,
@@ -32,6 +34,8 @@ struct op_state {
     struct mech_ctx *ctx;      /* NULL: no operation of this kind */
     bool need_login;           /* CKA_ALWAYS_AUTHENTICATE: context-specific login pending */
     bool updated;              /* a multi-part update has run */
+    CK_MECHANISM_TYPE mech;    /* for the audit record of this use */
+    char uid[UID_LEN + 1];     /* the key's unique ID ("" for digests) */
 };
 
 struct session {
@@ -63,6 +67,7 @@ struct module {
     pid_t pid;
     mutex_t *lock;
     struct config cfg;
+    struct audit_config audit_cfg;
     struct slot **slots;
     size_t nslots;
     hmap_t sessions;           /* handle -> struct session */
@@ -94,6 +99,14 @@ void objects_drop_session(struct session *s);
 void objects_drop_slot_cache(struct slot *s, bool all);
 void objects_logout(struct slot *s);
 void objects_forget_slot(struct slot *s);
+
+/* audit_hook.c: the token layer's side of the audit log. tok_audit returns CKR_OK, or
+ * CKR_DEVICE_ERROR when the record could not be written (the caller then fails the call). */
+void slot_audit_open(struct slot *s);
+CK_RV tok_audit(struct slot *s, const struct session *se, long user, const char *op,
+                CK_MECHANISM_TYPE mech, const char *uid, CK_RV result, bool per_use);
+void tok_audit_all(const char *op, CK_RV result);
+long login_user(const struct slot *s);
 
 /* crypto.c */
 void ops_end_all(struct session *s);

@@ -73,7 +73,7 @@ static CK_RV build(struct session *se, const CK_ATTRIBUTE *t, CK_ULONG n, enum t
     return rv;
 }
 
-CK_RV tok_generate_key(CK_SESSION_HANDLE h, const CK_MECHANISM *m, const CK_ATTRIBUTE *t,
+static CK_RV generate_key_impl(CK_SESSION_HANDLE h, const CK_MECHANISM *m, const CK_ATTRIBUTE *t,
                        CK_ULONG n, CK_OBJECT_HANDLE *out)
 {
     struct session *se = session_get(h);
@@ -95,7 +95,7 @@ CK_RV tok_generate_key(CK_SESSION_HANDLE h, const CK_MECHANISM *m, const CK_ATTR
     return rv;
 }
 
-CK_RV tok_generate_key_pair(CK_SESSION_HANDLE h, const CK_MECHANISM *m,
+static CK_RV generate_key_pair_impl(CK_SESSION_HANDLE h, const CK_MECHANISM *m,
                             const CK_ATTRIBUTE *pt, CK_ULONG pn, const CK_ATTRIBUTE *st,
                             CK_ULONG sn, CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv)
 {
@@ -130,7 +130,7 @@ CK_RV tok_generate_key_pair(CK_SESSION_HANDLE h, const CK_MECHANISM *m,
     return rv;
 }
 
-CK_RV tok_wrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM *m, CK_OBJECT_HANDLE wrapping,
+static CK_RV wrap_key_impl(CK_SESSION_HANDLE h, const CK_MECHANISM *m, CK_OBJECT_HANDLE wrapping,
                    CK_OBJECT_HANDLE key, uint8_t *out, CK_ULONG *outlen)
 {
     struct session *se = session_get(h);
@@ -176,7 +176,7 @@ CK_RV tok_wrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM *m, CK_OBJECT_HANDLE 
     return rv == MECH_LENGTH_ONLY ? CKR_OK : rv;
 }
 
-CK_RV tok_unwrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM *m, CK_OBJECT_HANDLE unwrapping,
+static CK_RV unwrap_key_impl(CK_SESSION_HANDLE h, const CK_MECHANISM *m, CK_OBJECT_HANDLE unwrapping,
                      const uint8_t *in, CK_ULONG inlen, const CK_ATTRIBUTE *t, CK_ULONG n,
                      CK_OBJECT_HANDLE *out)
 {
@@ -211,7 +211,7 @@ CK_RV tok_unwrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM *m, CK_OBJECT_HANDL
     return rv;
 }
 
-CK_RV tok_derive_key(CK_SESSION_HANDLE h, const CK_MECHANISM *m, CK_OBJECT_HANDLE base,
+static CK_RV derive_key_impl(CK_SESSION_HANDLE h, const CK_MECHANISM *m, CK_OBJECT_HANDLE base,
                      const CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT_HANDLE *out)
 {
     struct session *se = session_get(h);
@@ -262,4 +262,57 @@ CK_RV tok_random(CK_SESSION_HANDLE h, uint8_t *out, CK_ULONG len)
     if (!session_get(h))
         return CKR_SESSION_HANDLE_INVALID;
     return len ? mech_random(out, len) : CKR_OK;
+}
+
+/* The exported forms: each call is audited with its mechanism and the key it made or used. */
+CK_RV tok_generate_key(CK_SESSION_HANDLE h, const CK_MECHANISM *m, const CK_ATTRIBUTE *t,
+                       CK_ULONG n, CK_OBJECT_HANDLE *out)
+{
+    CK_RV rv = generate_key_impl(h, m, t, n, out);
+    struct session *se = session_get(h);
+    return se ? audit_object(se, "C_GenerateKey", m->mechanism, rv == CKR_OK ? uid_of(*out) : NULL, rv)
+              : rv;
+}
+
+CK_RV tok_generate_key_pair(CK_SESSION_HANDLE h, const CK_MECHANISM *m,
+                            const CK_ATTRIBUTE *pt, CK_ULONG pn, const CK_ATTRIBUTE *st,
+                            CK_ULONG sn, CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv)
+{
+    CK_RV rv = generate_key_pair_impl(h, m, pt, pn, st, sn, pub, priv);
+    struct session *se = session_get(h);
+    return se ? audit_object(se, "C_GenerateKeyPair", m->mechanism,
+                             rv == CKR_OK ? uid_of(*priv) : NULL, rv)
+              : rv;
+}
+
+CK_RV tok_wrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM *m, CK_OBJECT_HANDLE wrapping,
+                   CK_OBJECT_HANDLE key, uint8_t *out, CK_ULONG *outlen)
+{
+    CK_RV rv = wrap_key_impl(h, m, wrapping, key, out, outlen);
+    struct session *se = session_get(h);
+    if (!se || (rv == CKR_OK && !out))
+        return rv; /* a length query wraps nothing */
+    rv = audit_object(se, "C_WrapKey", m->mechanism, uid_of(key), rv);
+    if (rv == CKR_DEVICE_ERROR && out)
+        memset(out, 0, *outlen); /* no unaudited key material leaves */
+    return rv;
+}
+
+CK_RV tok_unwrap_key(CK_SESSION_HANDLE h, const CK_MECHANISM *m, CK_OBJECT_HANDLE unwrapping,
+                     const uint8_t *in, CK_ULONG inlen, const CK_ATTRIBUTE *t, CK_ULONG n,
+                     CK_OBJECT_HANDLE *out)
+{
+    CK_RV rv = unwrap_key_impl(h, m, unwrapping, in, inlen, t, n, out);
+    struct session *se = session_get(h);
+    return se ? audit_object(se, "C_UnwrapKey", m->mechanism, rv == CKR_OK ? uid_of(*out) : NULL, rv)
+              : rv;
+}
+
+CK_RV tok_derive_key(CK_SESSION_HANDLE h, const CK_MECHANISM *m, CK_OBJECT_HANDLE base,
+                     const CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT_HANDLE *out)
+{
+    CK_RV rv = derive_key_impl(h, m, base, t, n, out);
+    struct session *se = session_get(h);
+    return se ? audit_object(se, "C_DeriveKey", m->mechanism, rv == CKR_OK ? uid_of(*out) : NULL, rv)
+              : rv;
 }

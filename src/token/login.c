@@ -49,16 +49,18 @@ CK_RV pin_check_role(struct slot *s, enum pin_role role, const CK_UTF8CHAR *pin,
         return role == ROLE_USER ? CKR_USER_PIN_NOT_INITIALIZED : CKR_GENERAL_ERROR;
     if (p->failures >= g_mod.cfg.max_failures)
         return CKR_PIN_LOCKED;
-    rv = seal_pin_check(p, s->rec.uuid, role, pin, len, tk);
-    if (rv != CKR_OK && rv != CKR_PIN_INCORRECT)
+    /* The try is counted before the PIN is checked and cleared after a success: if the store
+     * cannot record it, nothing is checked, so an unwritable token never grants free guesses. */
+    rv = record_attempt(s, role, false);
+    if (rv != CKR_OK)
         return rv;
-    CK_RV rec = record_attempt(s, role, rv == CKR_OK);
-    if (rv == CKR_PIN_INCORRECT) {
+    rv = seal_pin_check(&s->rec.pin[role], s->rec.uuid, role, pin, len, tk);
+    if (rv == CKR_PIN_INCORRECT)
         LOG_WARN("wrong %s PIN for slot %lu (%lu of %lu tries used)", role ? "user" : "SO",
                  (unsigned long)s->id, s->rec.pin[role].failures, g_mod.cfg.max_failures);
-        return rec != CKR_OK ? rec : CKR_PIN_INCORRECT;
-    }
-    return rec;
+    if (rv == CKR_OK && record_attempt(s, role, true) != CKR_OK)
+        LOG_WARN("could not clear the failure count of slot %lu", (unsigned long)s->id);
+    return rv;
 }
 
 /* Whole-token check at login: the XOR of every row's tag must equal the MAC'd accumulator,
@@ -82,16 +84,15 @@ static CK_RV verify_accumulator(struct slot *s, const struct seal_keys *k)
         count != s->rec.objects) {
         LOG_ERR("token in slot %lu failed its integrity check: objects were added, removed or "
                 "rolled back outside the module", (unsigned long)s->id);
+        tok_audit(s, NULL, -1, "tamper", CK_UNAVAILABLE_INFORMATION, NULL, CKR_DEVICE_ERROR, false);
         return CKR_DEVICE_ERROR;
     }
     return CKR_OK;
 }
 
-CK_RV tok_login(CK_SESSION_HANDLE h, CK_USER_TYPE type, const CK_UTF8CHAR *pin, CK_ULONG len)
+static CK_RV login_impl(struct session *se, CK_USER_TYPE type, const CK_UTF8CHAR *pin,
+                        CK_ULONG len)
 {
-    struct session *se = session_get(h);
-    if (!se)
-        return CKR_SESSION_HANDLE_INVALID;
     struct slot *s = se->slot;
     if (type == CKU_CONTEXT_SPECIFIC) {
         /* Re-authentication for a CKA_ALWAYS_AUTHENTICATE key's pending operation (4.9). */
@@ -140,6 +141,32 @@ CK_RV tok_login(CK_SESSION_HANDLE h, CK_USER_TYPE type, const CK_UTF8CHAR *pin, 
     return CKR_OK;
 }
 
+/* Every login attempt is audited (never the PIN); a lockout gets its own record. A login whose
+ * record cannot be written is undone: nobody is logged in without a trace. */
+CK_RV tok_login(CK_SESSION_HANDLE h, CK_USER_TYPE type, const CK_UTF8CHAR *pin, CK_ULONG len)
+{
+    struct session *se = session_get(h);
+    if (!se)
+        return CKR_SESSION_HANDLE_INVALID;
+    struct slot *s = se->slot;
+    bool was_locked = false;
+    enum pin_role role = type == CKU_SO ? ROLE_SO : ROLE_USER;
+    if (type == CKU_SO || type == CKU_USER || type == CKU_CONTEXT_SPECIFIC)
+        was_locked = s->rec.pin[role].failures >= g_mod.cfg.max_failures;
+    CK_RV rv = login_impl(se, type, pin, len);
+    CK_RV arv = tok_audit(s, se, (long)type, "C_Login", CK_UNAVAILABLE_INFORMATION, NULL, rv, false);
+    if (rv == CKR_PIN_INCORRECT && !was_locked &&
+        s->rec.pin[role].failures >= g_mod.cfg.max_failures) {
+        CK_RV lrv = tok_audit(s, se, (long)type, "lockout", CK_UNAVAILABLE_INFORMATION, NULL,
+                              CKR_PIN_LOCKED, false);
+        if (arv == CKR_OK)
+            arv = lrv;
+    }
+    if (arv != CKR_OK && rv == CKR_OK && type != CKU_CONTEXT_SPECIFIC)
+        slot_logout(s);
+    return rv == CKR_OK ? arv : rv;
+}
+
 CK_RV tok_logout(CK_SESSION_HANDLE h)
 {
     struct session *se = session_get(h);
@@ -147,8 +174,10 @@ CK_RV tok_logout(CK_SESSION_HANDLE h)
         return CKR_SESSION_HANDLE_INVALID;
     if (se->slot->login == LOGIN_NONE)
         return CKR_USER_NOT_LOGGED_IN;
+    long user = login_user(se->slot);
     slot_logout(se->slot);
-    return CKR_OK;
+    return tok_audit(se->slot, se, user, "C_Logout", CK_UNAVAILABLE_INFORMATION, NULL, CKR_OK,
+                     false);
 }
 
 CK_RV tok_init_pin(CK_SESSION_HANDLE h, const CK_UTF8CHAR *pin, CK_ULONG len)
@@ -178,7 +207,8 @@ CK_RV tok_init_pin(CK_SESSION_HANDLE h, const CK_UTF8CHAR *pin, CK_ULONG len)
         store_rollback(s->store);
     if (rv == CKR_OK)
         LOG_INFO("user PIN initialised on slot %lu", (unsigned long)s->id);
-    return rv;
+    CK_RV arv = tok_audit(s, se, CKU_SO, "C_InitPIN", CK_UNAVAILABLE_INFORMATION, NULL, rv, false);
+    return rv == CKR_OK ? arv : rv;
 }
 
 CK_RV tok_set_pin(CK_SESSION_HANDLE h, const CK_UTF8CHAR *old, CK_ULONG oldlen,
@@ -211,5 +241,7 @@ CK_RV tok_set_pin(CK_SESSION_HANDLE h, const CK_UTF8CHAR *old, CK_ULONG oldlen,
             store_rollback(s->store);
     }
     secmem_free(tk);
-    return rv;
+    CK_RV arv = tok_audit(s, se, role == ROLE_SO ? (long)CKU_SO : (long)CKU_USER, "C_SetPIN",
+                          CK_UNAVAILABLE_INFORMATION, NULL, rv, false);
+    return rv == CKR_OK ? arv : rv;
 }

@@ -82,7 +82,10 @@ CK_RV tok_initialize(const CK_C_INITIALIZE_ARGS *args)
 {
     if (g_mod.forked) {
         /* A forked child starting over: the parent's resources are abandoned, never used or
-         * freed here (freeing would touch SQLite and OpenSSL state shared with the parent). */
+         * freed here (freeing would touch SQLite and OpenSSL state shared with the parent);
+         * the child never appends to the parent's audit handles. */
+        for (size_t i = 0; i < g_mod.nslots; i++)
+            audit_forget_after_fork(g_mod.slots[i]->audit);
         memset(&g_mod, 0, sizeof g_mod);
     }
     if (g_mod.initialized)
@@ -95,6 +98,11 @@ CK_RV tok_initialize(const CK_C_INITIALIZE_ARGS *args)
         return CKR_GENERAL_ERROR;
     char err[512];
     if (config_load(&g_mod.cfg, err, sizeof err)) {
+        fprintf(stderr, "craton: %s\n", err);
+        log_write(LOG_LVL_ERROR, "C_Initialize", "%s", err);
+        return CKR_GENERAL_ERROR;
+    }
+    if (audit_config_load(g_mod.cfg.source, &g_mod.audit_cfg, err, sizeof err) != CKR_OK) {
         fprintf(stderr, "craton: %s\n", err);
         log_write(LOG_LVL_ERROR, "C_Initialize", "%s", err);
         return CKR_GENERAL_ERROR;
@@ -129,6 +137,8 @@ CK_RV tok_initialize(const CK_C_INITIALIZE_ARGS *args)
     g_mod.initialized = true;
     tok_lock();
     rv = slot_refresh();
+    if (rv == CKR_OK)
+        tok_audit_all("C_Initialize", CKR_OK);
     tok_unlock();
     if (rv != CKR_OK) {
         tok_finalize();
@@ -144,6 +154,7 @@ CK_RV tok_finalize(void)
     if (!tok_ready())
         return CKR_CRYPTOKI_NOT_INITIALIZED;
     tok_lock();
+    tok_audit_all("C_Finalize", CKR_OK);
     for (size_t i = hmap_next(&g_mod.sessions, 0); i < g_mod.sessions.cap;
          i = hmap_next(&g_mod.sessions, i + 1))
         session_close(g_mod.sessions.vals[i]);

@@ -132,9 +132,12 @@ CK_RV objref_load(struct objref *o)
     CK_RV rv = store_object_get(o->slot->store, o->rowid, &r);
     if (rv == CKR_OK) {
         rv = unseal_object(o->slot->keys, o->slot->rec.uuid, &r, &o->attrs, &o->secret_loaded);
-        if (rv == CKR_DEVICE_ERROR)
+        if (rv == CKR_DEVICE_ERROR) {
             LOG_ERR("object %s in slot %lu failed its integrity check", r.uid,
                     (unsigned long)o->slot->id);
+            tok_audit(o->slot, NULL, -1, "tamper", CK_UNAVAILABLE_INFORMATION, r.uid,
+                      CKR_DEVICE_ERROR, false);
+        }
         memcpy(o->uid, r.uid, sizeof o->uid);
         o->is_private = r.is_private;
         store_record_free(&r);
@@ -248,6 +251,19 @@ CK_RV object_add(struct session *se, attrs_t *obj, CK_OBJECT_HANDLE *out)
     return CKR_OK;
 }
 
+const char *uid_of(CK_OBJECT_HANDLE h)
+{
+    struct objref *o = hmap_get(&g_mod.objects, h);
+    return o ? o->uid : NULL;
+}
+
+CK_RV audit_object(struct session *se, const char *op, CK_MECHANISM_TYPE mech, const char *uid,
+                   CK_RV rv)
+{
+    CK_RV arv = tok_audit(se->slot, se, login_user(se->slot), op, mech, uid, rv, false);
+    return rv == CKR_OK ? arv : rv;
+}
+
 CK_RV object_add_pair(struct session *se, attrs_t *a, attrs_t *b, CK_OBJECT_HANDLE *ha,
                       CK_OBJECT_HANDLE *hb)
 {
@@ -305,7 +321,8 @@ CK_RV tok_create_object(CK_SESSION_HANDLE h, const CK_ATTRIBUTE *t, CK_ULONG n,
     if (rv == CKR_OK)
         rv = object_add(se, &obj, out);
     attrs_free(&obj);
-    return rv;
+    return audit_object(se, "C_CreateObject", CK_UNAVAILABLE_INFORMATION,
+                        rv == CKR_OK ? uid_of(*out) : NULL, rv);
 }
 
 CK_RV tok_copy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE src, const CK_ATTRIBUTE *t,
@@ -335,7 +352,8 @@ CK_RV tok_copy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE src, const CK_ATTRIB
         attrs_free(&obj);
     }
     attrs_free(&changes);
-    return rv;
+    return audit_object(se, "C_CopyObject", CK_UNAVAILABLE_INFORMATION,
+                        rv == CKR_OK ? uid_of(*out) : o->uid, rv);
 }
 
 CK_RV tok_destroy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE oh)
@@ -347,17 +365,18 @@ CK_RV tok_destroy_object(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE oh)
     CK_RV rv = object_get(se, oh, &o);
     if (rv != CKR_OK)
         return rv;
+    char uid[UID_LEN + 1];
+    memcpy(uid, o->uid, sizeof uid);
     if (!attrs_bool(&o->attrs, CKA_DESTROYABLE, true))
-        return CKR_ACTION_PROHIBITED;
-    if (o->rowid > 0) {
+        rv = CKR_ACTION_PROHIBITED;
+    else if (o->rowid > 0) {
         rv = object_write_allowed(se, true, attrs_bool(&o->attrs, CKA_PRIVATE, false));
         if (rv == CKR_OK)
             rv = objstore_delete(o->slot, o->rowid);
-        if (rv != CKR_OK && rv != CKR_OBJECT_HANDLE_INVALID)
-            return rv;
     }
-    objref_forget(o);
-    return rv;
+    if (rv == CKR_OK || rv == CKR_OBJECT_HANDLE_INVALID)
+        objref_forget(o);
+    return audit_object(se, "C_DestroyObject", CK_UNAVAILABLE_INFORMATION, uid, rv);
 }
 
 CK_RV tok_object_size(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE oh, CK_ULONG *size)
@@ -423,5 +442,5 @@ CK_RV tok_set_attributes(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE oh, const CK_ATTR
     }
     attrs_free(&obj);
     attrs_free(&changes);
-    return rv;
+    return audit_object(se, "C_SetAttributeValue", CK_UNAVAILABLE_INFORMATION, o->uid, rv);
 }

@@ -18,6 +18,11 @@ bool objref_visible(const struct objref *o);
 CK_RV object_get(struct session *se, CK_OBJECT_HANDLE h, struct objref **out);
 CK_RV object_write_allowed(const struct session *se, bool token, bool priv);
 CK_RV object_add(struct session *se, attrs_t *obj, CK_OBJECT_HANDLE *out);
+/* The unique ID of a handle's object (NULL if none), and the audit record of an object call:
+ * returns rv, or CKR_DEVICE_ERROR when rv was CKR_OK but the record could not be written. */
+const char *uid_of(CK_OBJECT_HANDLE h);
+CK_RV audit_object(struct session *se, const char *op, CK_MECHANISM_TYPE mech, const char *uid,
+                   CK_RV rv);
 CK_RV object_add_pair(struct session *se, attrs_t *a, attrs_t *b, CK_OBJECT_HANDLE *ha,
                       CK_OBJECT_HANDLE *hb);
 #endif

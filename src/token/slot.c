@@ -41,6 +41,7 @@ void slot_free(struct slot *s)
     if (!s)
         return;
     seal_keys_free(s->keys);
+    audit_close(s->audit);
     store_close(s->store);
     free(s);
 }
@@ -101,8 +102,10 @@ CK_RV slot_refresh(void)
         struct dirent *e;
         while ((e = readdir(d)) != NULL) {
             unsigned long id;
-            char tail[8];
-            if (sscanf(e->d_name, "slot-%lu.db%7s", &id, tail) != 1)
+            int end = -1;
+            /* Exactly slot-<id>.db: the audit files beside it share the prefix. */
+            if (sscanf(e->d_name, "slot-%lu.db%n", &id, &end) != 1 || end < 0 ||
+                e->d_name[end] != 0)
                 continue;
             struct slot *s = slot_find(id);
             if (s && s->store) {
@@ -122,16 +125,18 @@ CK_RV slot_refresh(void)
                 store_close(st);
                 continue;
             }
-            if (s) { /* the free slot got initialised by another process */
-                s->store = st;
-                s->rec = rec;
-            } else if (slot_add(id, st) != CKR_OK) {
-                store_close(st);
-                closedir(d);
-                return CKR_HOST_MEMORY;
-            } else {
-                g_mod.slots[g_mod.nslots - 1]->rec = rec;
+            if (!s) {
+                if (slot_add(id, st) != CKR_OK) {
+                    store_close(st);
+                    closedir(d);
+                    return CKR_HOST_MEMORY;
+                }
+                s = g_mod.slots[g_mod.nslots - 1];
             }
+            /* (an existing slot here is the free one, initialised by another process) */
+            s->store = st;
+            s->rec = rec;
+            slot_audit_open(s);
             any = true;
             max_id = id > max_id ? id : max_id;
         }
@@ -338,6 +343,7 @@ static CK_RV create_token(struct slot *s, const CK_UTF8CHAR *pin, CK_ULONG len,
         s->store = NULL;
         return rv;
     }
+    slot_audit_open(s);
     LOG_INFO("token created in slot %lu", (unsigned long)s->id);
     return slot_refresh(); /* a new free slot */
 }
@@ -385,5 +391,8 @@ CK_RV tok_init_token(CK_SLOT_ID id, const CK_UTF8CHAR *pin, CK_ULONG len, const 
         return CKR_SESSION_EXISTS;
     if (pin_len_ok(len) != CKR_OK)
         return CKR_PIN_LEN_RANGE;
-    return s->store ? reinit_token(s, pin, len, label) : create_token(s, pin, len, label);
+    CK_RV rv = s->store ? reinit_token(s, pin, len, label) : create_token(s, pin, len, label);
+    CK_RV arv = tok_audit(s, NULL, CKU_SO, "C_InitToken", CK_UNAVAILABLE_INFORMATION, NULL, rv,
+                          false);
+    return rv == CKR_OK ? arv : rv;
 }
