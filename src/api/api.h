@@ -25,6 +25,9 @@
         return api_done(__func__, rv_);                \
     } while (0)
 
+/* For token-layer calls that take their own locks (the cryptographic operations). */
+#define API_CALL(call) return api_done(__func__, (call))
+
 static inline CK_RV api_done(const char *fn, CK_RV rv)
 {
     if (rv != CKR_OK)

@@ -21,7 +21,7 @@ CK_EXPORT CK_RV C_Encrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULON
 {
     API_ENTER();
     NEED(IN_OK(pData, ulDataLen) && pulEncryptedDataLen);
-    API_LOCKED(tok_op_oneshot(hSession, OPK_ENCRYPT, pData, ulDataLen, pEncryptedData,
+    API_CALL(tok_op_oneshot(hSession, OPK_ENCRYPT, pData, ulDataLen, pEncryptedData,
                               pulEncryptedDataLen));
 }
 
@@ -31,7 +31,7 @@ CK_EXPORT CK_RV C_EncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, C
 {
     API_ENTER();
     NEED(IN_OK(pPart, ulPartLen) && pulEncryptedPartLen);
-    API_LOCKED(tok_op_update(hSession, OPK_ENCRYPT, pPart, ulPartLen, pEncryptedPart,
+    API_CALL(tok_op_update(hSession, OPK_ENCRYPT, pPart, ulPartLen, pEncryptedPart,
                              pulEncryptedPartLen));
 }
 
@@ -41,7 +41,7 @@ CK_EXPORT CK_RV C_EncryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastEncr
 {
     API_ENTER();
     NEED(pulLastEncryptedPartLen);
-    API_LOCKED(tok_op_final(hSession, OPK_ENCRYPT, pLastEncryptedPart, pulLastEncryptedPartLen));
+    API_CALL(tok_op_final(hSession, OPK_ENCRYPT, pLastEncryptedPart, pulLastEncryptedPartLen));
 }
 
 /* 5.9 C_DecryptInit */
@@ -59,7 +59,7 @@ CK_EXPORT CK_RV C_Decrypt(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncryptedData
 {
     API_ENTER();
     NEED(IN_OK(pEncryptedData, ulEncryptedDataLen) && pulDataLen);
-    API_LOCKED(tok_op_oneshot(hSession, OPK_DECRYPT, pEncryptedData, ulEncryptedDataLen, pData,
+    API_CALL(tok_op_oneshot(hSession, OPK_DECRYPT, pEncryptedData, ulEncryptedDataLen, pData,
                               pulDataLen));
 }
 
@@ -70,7 +70,7 @@ CK_EXPORT CK_RV C_DecryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pEncrypt
 {
     API_ENTER();
     NEED(IN_OK(pEncryptedPart, ulEncryptedPartLen) && pulPartLen);
-    API_LOCKED(tok_op_update(hSession, OPK_DECRYPT, pEncryptedPart, ulEncryptedPartLen, pPart,
+    API_CALL(tok_op_update(hSession, OPK_DECRYPT, pEncryptedPart, ulEncryptedPartLen, pPart,
                              pulPartLen));
 }
 
@@ -80,7 +80,7 @@ CK_EXPORT CK_RV C_DecryptFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pLastPart
 {
     API_ENTER();
     NEED(pulLastPartLen);
-    API_LOCKED(tok_op_final(hSession, OPK_DECRYPT, pLastPart, pulLastPartLen));
+    API_CALL(tok_op_final(hSession, OPK_DECRYPT, pLastPart, pulLastPartLen));
 }
 
 /* 5.10 C_DigestInit */
@@ -97,7 +97,7 @@ CK_EXPORT CK_RV C_Digest(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG
 {
     API_ENTER();
     NEED(IN_OK(pData, ulDataLen) && pulDigestLen);
-    API_LOCKED(tok_op_oneshot(hSession, OPK_DIGEST, pData, ulDataLen, pDigest, pulDigestLen));
+    API_CALL(tok_op_oneshot(hSession, OPK_DIGEST, pData, ulDataLen, pDigest, pulDigestLen));
 }
 
 /* 5.10 C_DigestUpdate */
@@ -105,7 +105,7 @@ CK_EXPORT CK_RV C_DigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK
 {
     API_ENTER();
     NEED(IN_OK(pPart, ulPartLen));
-    API_LOCKED(tok_op_update(hSession, OPK_DIGEST, pPart, ulPartLen, NULL, NULL));
+    API_CALL(tok_op_update(hSession, OPK_DIGEST, pPart, ulPartLen, NULL, NULL));
 }
 
 /* 5.10 C_DigestKey */
@@ -121,7 +121,7 @@ CK_EXPORT CK_RV C_DigestFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pDigest,
 {
     API_ENTER();
     NEED(pulDigestLen);
-    API_LOCKED(tok_op_final(hSession, OPK_DIGEST, pDigest, pulDigestLen));
+    API_CALL(tok_op_final(hSession, OPK_DIGEST, pDigest, pulDigestLen));
 }
 
 /* 5.12 Dual-function operations: the two halves run in turn on the same input; a length query
@@ -134,12 +134,10 @@ CK_EXPORT CK_RV C_DigestEncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pP
 {
     API_ENTER();
     NEED(IN_OK(pPart, ulPartLen) && pulEncryptedPartLen);
-    tok_lock();
     CK_RV rv = tok_op_update(hSession, OPK_ENCRYPT, pPart, ulPartLen, pEncryptedPart,
                              pulEncryptedPartLen);
     if (rv == CKR_OK && pEncryptedPart)
         rv = tok_op_update(hSession, OPK_DIGEST, pPart, ulPartLen, NULL, NULL);
-    tok_unlock();
     return api_done(__func__, rv);
 }
 
@@ -150,11 +148,9 @@ CK_EXPORT CK_RV C_DecryptDigestUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pE
 {
     API_ENTER();
     NEED(IN_OK(pEncryptedPart, ulEncryptedPartLen) && pulPartLen);
-    tok_lock();
     CK_RV rv = tok_op_update(hSession, OPK_DECRYPT, pEncryptedPart, ulEncryptedPartLen, pPart,
                              pulPartLen);
     if (rv == CKR_OK && pPart)
         rv = tok_op_update(hSession, OPK_DIGEST, pPart, *pulPartLen, NULL, NULL);
-    tok_unlock();
     return api_done(__func__, rv);
 }

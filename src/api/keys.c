@@ -82,7 +82,7 @@ CK_EXPORT CK_RV C_GenerateRandom(CK_SESSION_HANDLE hSession, CK_BYTE_PTR RandomD
 {
     API_ENTER();
     NEED(IN_OK(RandomData, ulRandomLen));
-    API_LOCKED(tok_random(hSession, RandomData, ulRandomLen));
+    API_CALL(tok_random(hSession, RandomData, ulRandomLen));
 }
 
 /* 5.6 C_GetOperationState: digests only; states that would carry keys are unsaveable. */

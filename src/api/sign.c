@@ -20,7 +20,7 @@ CK_EXPORT CK_RV C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG u
 {
     API_ENTER();
     NEED(IN_OK(pData, ulDataLen) && pulSignatureLen);
-    API_LOCKED(tok_op_oneshot(hSession, OPK_SIGN, pData, ulDataLen, pSignature, pulSignatureLen));
+    API_CALL(tok_op_oneshot(hSession, OPK_SIGN, pData, ulDataLen, pSignature, pulSignatureLen));
 }
 
 /* 5.13 C_SignUpdate */
@@ -28,7 +28,7 @@ CK_EXPORT CK_RV C_SignUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK_U
 {
     API_ENTER();
     NEED(IN_OK(pPart, ulPartLen));
-    API_LOCKED(tok_op_update(hSession, OPK_SIGN, pPart, ulPartLen, NULL, NULL));
+    API_CALL(tok_op_update(hSession, OPK_SIGN, pPart, ulPartLen, NULL, NULL));
 }
 
 /* 5.13 C_SignFinal */
@@ -37,7 +37,7 @@ CK_EXPORT CK_RV C_SignFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature,
 {
     API_ENTER();
     NEED(pulSignatureLen);
-    API_LOCKED(tok_op_final(hSession, OPK_SIGN, pSignature, pulSignatureLen));
+    API_CALL(tok_op_final(hSession, OPK_SIGN, pSignature, pulSignatureLen));
 }
 
 /* 5.13 C_SignRecoverInit */
@@ -55,7 +55,7 @@ CK_EXPORT CK_RV C_SignRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_
 {
     API_ENTER();
     NEED(IN_OK(pData, ulDataLen) && pulSignatureLen);
-    API_LOCKED(tok_op_oneshot(hSession, OPK_SIGNREC, pData, ulDataLen, pSignature,
+    API_CALL(tok_op_oneshot(hSession, OPK_SIGNREC, pData, ulDataLen, pSignature,
                               pulSignatureLen));
 }
 
@@ -74,7 +74,7 @@ CK_EXPORT CK_RV C_Verify(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG
 {
     API_ENTER();
     NEED(IN_OK(pData, ulDataLen) && IN_OK(pSignature, ulSignatureLen));
-    API_LOCKED(tok_op_verify(hSession, pData, ulDataLen, pSignature, ulSignatureLen));
+    API_CALL(tok_op_verify(hSession, pData, ulDataLen, pSignature, ulSignatureLen));
 }
 
 /* 5.14 C_VerifyUpdate */
@@ -82,7 +82,7 @@ CK_EXPORT CK_RV C_VerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPart, CK
 {
     API_ENTER();
     NEED(IN_OK(pPart, ulPartLen));
-    API_LOCKED(tok_op_update(hSession, OPK_VERIFY, pPart, ulPartLen, NULL, NULL));
+    API_CALL(tok_op_update(hSession, OPK_VERIFY, pPart, ulPartLen, NULL, NULL));
 }
 
 /* 5.14 C_VerifyFinal */
@@ -91,7 +91,7 @@ CK_EXPORT CK_RV C_VerifyFinal(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignature
 {
     API_ENTER();
     NEED(IN_OK(pSignature, ulSignatureLen));
-    API_LOCKED(tok_op_verify_final(hSession, pSignature, ulSignatureLen));
+    API_CALL(tok_op_verify_final(hSession, pSignature, ulSignatureLen));
 }
 
 /* 5.14 C_VerifyRecoverInit */
@@ -109,7 +109,7 @@ CK_EXPORT CK_RV C_VerifyRecover(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pSignatu
 {
     API_ENTER();
     NEED(IN_OK(pSignature, ulSignatureLen) && pulDataLen);
-    API_LOCKED(tok_op_oneshot(hSession, OPK_VERIFYREC, pSignature, ulSignatureLen, pData,
+    API_CALL(tok_op_oneshot(hSession, OPK_VERIFYREC, pSignature, ulSignatureLen, pData,
                               pulDataLen));
 }
 
@@ -120,12 +120,10 @@ CK_EXPORT CK_RV C_SignEncryptUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pPar
 {
     API_ENTER();
     NEED(IN_OK(pPart, ulPartLen) && pulEncryptedPartLen);
-    tok_lock();
     CK_RV rv = tok_op_update(hSession, OPK_ENCRYPT, pPart, ulPartLen, pEncryptedPart,
                              pulEncryptedPartLen);
     if (rv == CKR_OK && pEncryptedPart)
         rv = tok_op_update(hSession, OPK_SIGN, pPart, ulPartLen, NULL, NULL);
-    tok_unlock();
     return api_done(__func__, rv);
 }
 
@@ -136,11 +134,9 @@ CK_EXPORT CK_RV C_DecryptVerifyUpdate(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pE
 {
     API_ENTER();
     NEED(IN_OK(pEncryptedPart, ulEncryptedPartLen) && pulPartLen);
-    tok_lock();
     CK_RV rv = tok_op_update(hSession, OPK_DECRYPT, pEncryptedPart, ulEncryptedPartLen, pPart,
                              pulPartLen);
     if (rv == CKR_OK && pPart)
         rv = tok_op_update(hSession, OPK_VERIFY, pPart, *pulPartLen, NULL, NULL);
-    tok_unlock();
     return api_done(__func__, rv);
 }

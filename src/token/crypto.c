@@ -100,11 +100,23 @@ CK_RV key_for_use(struct session *se, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE usag
     return CKR_OK;
 }
 
+static CK_RV op_init_locked(struct session *se, enum op_kind k, const CK_MECHANISM *m,
+                            CK_OBJECT_HANDLE key);
+
 CK_RV tok_op_init(CK_SESSION_HANDLE h, enum op_kind k, const CK_MECHANISM *m, CK_OBJECT_HANDLE key)
 {
     struct session *se = session_get(h);
     if (!se)
         return CKR_SESSION_HANDLE_INVALID;
+    mutex_lock(se->mu);
+    CK_RV rv = op_init_locked(se, k, m, key);
+    mutex_unlock(se->mu);
+    return rv;
+}
+
+static CK_RV op_init_locked(struct session *se, enum op_kind k, const CK_MECHANISM *m,
+                            CK_OBJECT_HANDLE key)
+{
     struct op_state *op = &se->op[k];
     if (op->ctx)
         return CKR_OPERATION_ACTIVE;
@@ -113,9 +125,10 @@ CK_RV tok_op_init(CK_SESSION_HANDLE h, enum op_kind k, const CK_MECHANISM *m, CK
         return CKR_MECHANISM_INVALID;
     struct mech_key mk = { NULL, NULL };
     bool relogin = false;
+    CK_RV rv;
     if (k != OPK_DIGEST) {
         struct objref *o;
-        CK_RV rv = key_for_use(se, key, op_usage[k], m->mechanism, &o);
+        rv = key_for_use(se, key, op_usage[k], m->mechanism, &o);
         if (rv != CKR_OK)
             return rv;
         CK_OBJECT_CLASS cls = obj_class(&o->attrs);
@@ -135,13 +148,14 @@ CK_RV tok_op_init(CK_SESSION_HANDLE h, enum op_kind k, const CK_MECHANISM *m, CK
         relogin = cls == CKO_PRIVATE_KEY && attrs_bool(&o->attrs, CKA_ALWAYS_AUTHENTICATE, false);
     }
     struct mech_ctx *c = NULL;
-    CK_RV rv = d->family->init(d, op_flag[k], m, k == OPK_DIGEST ? NULL : &mk, &c);
+    rv = d->family->init(d, op_flag[k], m, k == OPK_DIGEST ? NULL : &mk, &c);
     if (rv != CKR_OK)
         return rv;
     op->ctx = c;
     op->need_login = relogin;
     op->updated = false;
     op->mech = m->mechanism;
+    op->user = login_user(se->slot);
     snprintf(op->uid, sizeof op->uid, "%s", k == OPK_DIGEST ? "" : uid_of(key) ? uid_of(key) : "");
     return CKR_OK;
 }
@@ -165,7 +179,7 @@ static CK_RV settle_out(struct session *se, struct op_state *op, CK_RV rv, bool 
     if (rv != CKR_OK || ends_on_success) {
         enum op_kind k = (enum op_kind)(op - se->op);
         if (k != OPK_DIGEST || op->uid[0]) {
-            CK_RV arv = tok_audit(se->slot, se, login_user(se->slot), op_name[k], op->mech,
+            CK_RV arv = tok_audit(se->slot, se, op->user, op_name[k], op->mech,
                                   op->uid, rv, true);
             if (arv != CKR_OK && rv == CKR_OK) {
                 if (out && outlen)
@@ -180,13 +194,16 @@ static CK_RV settle_out(struct session *se, struct op_state *op, CK_RV rv, bool 
 
 #define settle(op, rv, ends) settle_out(se, (op), (rv), (ends), NULL, NULL)
 
+/* Takes a reference to the session and its lock; *sep stays NULL only when the handle is
+ * invalid. Every caller ends with put_op(). */
 static CK_RV get_op(CK_SESSION_HANDLE h, enum op_kind k, struct session **sep,
                     struct op_state **out)
 {
-    struct session *se = session_get(h);
+    struct session *se = session_acquire(h);
     *sep = se;
     if (!se)
         return CKR_SESSION_HANDLE_INVALID;
+    mutex_lock(se->mu);
     struct op_state *op = &se->op[k];
     if (!op->ctx)
         return CKR_OPERATION_NOT_INITIALIZED;
@@ -196,6 +213,15 @@ static CK_RV get_op(CK_SESSION_HANDLE h, enum op_kind k, struct session **sep,
     return CKR_OK;
 }
 
+static CK_RV put_op(struct session *se, CK_RV rv)
+{
+    if (se) {
+        mutex_unlock(se->mu);
+        session_release(se);
+    }
+    return rv;
+}
+
 CK_RV tok_op_oneshot(CK_SESSION_HANDLE h, enum op_kind k, const uint8_t *in, CK_ULONG inlen,
                      uint8_t *out, CK_ULONG *outlen)
 {
@@ -203,11 +229,11 @@ CK_RV tok_op_oneshot(CK_SESSION_HANDLE h, enum op_kind k, const uint8_t *in, CK_
     struct op_state *op;
     CK_RV rv = get_op(h, k, &se, &op);
     if (rv != CKR_OK)
-        return rv;
+        return put_op(se, rv);
     if (op->updated)
-        return settle(op, CKR_OPERATION_ACTIVE, true);
+        return put_op(se, settle(op, CKR_OPERATION_ACTIVE, true));
     const struct mech_family *f = op->ctx->def->family;
-    return settle_out(se, op, f->oneshot(op->ctx, in, inlen, out, outlen), true, out, outlen);
+    return put_op(se, settle_out(se, op, f->oneshot(op->ctx, in, inlen, out, outlen), true, out, outlen));
 }
 
 CK_RV tok_op_update(CK_SESSION_HANDLE h, enum op_kind k, const uint8_t *in, CK_ULONG inlen,
@@ -217,14 +243,14 @@ CK_RV tok_op_update(CK_SESSION_HANDLE h, enum op_kind k, const uint8_t *in, CK_U
     struct op_state *op;
     CK_RV rv = get_op(h, k, &se, &op);
     if (rv != CKR_OK)
-        return rv;
+        return put_op(se, rv);
     const struct mech_family *f = op->ctx->def->family;
     if (!f->update)
-        return settle(op, CKR_FUNCTION_NOT_SUPPORTED, true);
+        return put_op(se, settle(op, CKR_FUNCTION_NOT_SUPPORTED, true));
     rv = settle(op, f->update(op->ctx, in, inlen, out, outlen), false);
     if (rv == CKR_OK && op->ctx)
         op->updated = true;
-    return rv;
+    return put_op(se, rv);
 }
 
 CK_RV tok_op_final(CK_SESSION_HANDLE h, enum op_kind k, uint8_t *out, CK_ULONG *outlen)
@@ -233,11 +259,11 @@ CK_RV tok_op_final(CK_SESSION_HANDLE h, enum op_kind k, uint8_t *out, CK_ULONG *
     struct op_state *op;
     CK_RV rv = get_op(h, k, &se, &op);
     if (rv != CKR_OK)
-        return rv;
+        return put_op(se, rv);
     const struct mech_family *f = op->ctx->def->family;
     if (!f->final)
-        return settle(op, CKR_FUNCTION_NOT_SUPPORTED, true);
-    return settle_out(se, op, f->final(op->ctx, out, outlen), true, out, outlen);
+        return put_op(se, settle(op, CKR_FUNCTION_NOT_SUPPORTED, true));
+    return put_op(se, settle_out(se, op, f->final(op->ctx, out, outlen), true, out, outlen));
 }
 
 CK_RV tok_op_verify(CK_SESSION_HANDLE h, const uint8_t *in, CK_ULONG inlen, const uint8_t *sig,
@@ -247,11 +273,11 @@ CK_RV tok_op_verify(CK_SESSION_HANDLE h, const uint8_t *in, CK_ULONG inlen, cons
     struct op_state *op;
     CK_RV rv = get_op(h, OPK_VERIFY, &se, &op);
     if (rv != CKR_OK)
-        return rv;
+        return put_op(se, rv);
     if (op->updated)
-        return settle(op, CKR_OPERATION_ACTIVE, true);
+        return put_op(se, settle(op, CKR_OPERATION_ACTIVE, true));
     const struct mech_family *f = op->ctx->def->family;
-    return settle(op, f->verify_oneshot(op->ctx, in, inlen, sig, siglen), true);
+    return put_op(se, settle(op, f->verify_oneshot(op->ctx, in, inlen, sig, siglen), true));
 }
 
 CK_RV tok_op_verify_final(CK_SESSION_HANDLE h, const uint8_t *sig, CK_ULONG siglen)
@@ -260,22 +286,21 @@ CK_RV tok_op_verify_final(CK_SESSION_HANDLE h, const uint8_t *sig, CK_ULONG sigl
     struct op_state *op;
     CK_RV rv = get_op(h, OPK_VERIFY, &se, &op);
     if (rv != CKR_OK)
-        return rv;
+        return put_op(se, rv);
     const struct mech_family *f = op->ctx->def->family;
     if (!f->verify_final)
-        return settle(op, CKR_FUNCTION_NOT_SUPPORTED, true);
-    return settle(op, f->verify_final(op->ctx, sig, siglen), true);
+        return put_op(se, settle(op, CKR_FUNCTION_NOT_SUPPORTED, true));
+    return put_op(se, settle(op, f->verify_final(op->ctx, sig, siglen), true));
 }
 
-CK_RV tok_digest_key(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key)
+/* Under the module lock (it reads a key object), so the session is looked up, not acquired. */
+static CK_RV digest_key_locked(struct session *se, CK_OBJECT_HANDLE key)
 {
-    struct session *se;
-    struct op_state *op;
-    CK_RV rv = get_op(h, OPK_DIGEST, &se, &op);
-    if (rv != CKR_OK)
-        return rv;
+    struct op_state *op = &se->op[OPK_DIGEST];
+    if (!op->ctx)
+        return CKR_OPERATION_NOT_INITIALIZED;
     struct objref *o;
-    rv = key_for_use(se, key, 0, CK_UNAVAILABLE_INFORMATION, &o);
+    CK_RV rv = key_for_use(se, key, 0, CK_UNAVAILABLE_INFORMATION, &o);
     if (rv == CKR_MECHANISM_INVALID)
         rv = CKR_OK; /* CKA_ALLOWED_MECHANISMS does not govern being digested */
     if (rv == CKR_OK && obj_class(&o->attrs) != CKO_SECRET_KEY)
@@ -292,24 +317,34 @@ CK_RV tok_digest_key(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key)
     return rv;
 }
 
+CK_RV tok_digest_key(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key)
+{
+    struct session *se = session_get(h);
+    if (!se)
+        return CKR_SESSION_HANDLE_INVALID;
+    mutex_lock(se->mu);
+    CK_RV rv = digest_key_locked(se, key);
+    mutex_unlock(se->mu);
+    return rv;
+}
+
 CK_RV tok_context_login(struct session *se)
 {
     /* Re-authenticates the pending CKA_ALWAYS_AUTHENTICATE operation(s) of this session. */
     bool any = false;
+    mutex_lock(se->mu);
     for (int k = 0; k < OPK_COUNT; k++) {
         if (se->op[k].ctx && se->op[k].need_login) {
             se->op[k].need_login = false;
             any = true;
         }
     }
+    mutex_unlock(se->mu);
     return any ? CKR_OK : CKR_OPERATION_NOT_INITIALIZED;
 }
 
-CK_RV tok_op_state_get(CK_SESSION_HANDLE h, uint8_t *out, CK_ULONG *outlen)
+static CK_RV state_get_locked(struct session *se, uint8_t *out, CK_ULONG *outlen)
 {
-    struct session *se = session_get(h);
-    if (!se)
-        return CKR_SESSION_HANDLE_INVALID;
     /* Only a lone digest's state can be saved: keys never leave in a state blob. */
     for (int k = 0; k < OPK_COUNT; k++)
         if (k != OPK_DIGEST && se->op[k].ctx)
@@ -324,11 +359,8 @@ CK_RV tok_op_state_get(CK_SESSION_HANDLE h, uint8_t *out, CK_ULONG *outlen)
     return rv == MECH_LENGTH_ONLY ? CKR_OK : rv;
 }
 
-CK_RV tok_op_state_set(CK_SESSION_HANDLE h, const uint8_t *in, CK_ULONG inlen)
+static CK_RV state_set_locked(struct session *se, const uint8_t *in, CK_ULONG inlen)
 {
-    struct session *se = session_get(h);
-    if (!se)
-        return CKR_SESSION_HANDLE_INVALID;
     /* The blob names its mechanism; try each family that can restore a state. */
     for (size_t i = 0; i < mech_count(); i++) {
         const struct mech_def *d = mech_at(i);
@@ -343,4 +375,26 @@ CK_RV tok_op_state_set(CK_SESSION_HANDLE h, const uint8_t *in, CK_ULONG inlen)
         }
     }
     return CKR_SAVED_STATE_INVALID;
+}
+
+CK_RV tok_op_state_get(CK_SESSION_HANDLE h, uint8_t *out, CK_ULONG *outlen)
+{
+    struct session *se = session_get(h);
+    if (!se)
+        return CKR_SESSION_HANDLE_INVALID;
+    mutex_lock(se->mu);
+    CK_RV rv = state_get_locked(se, out, outlen);
+    mutex_unlock(se->mu);
+    return rv;
+}
+
+CK_RV tok_op_state_set(CK_SESSION_HANDLE h, const uint8_t *in, CK_ULONG inlen)
+{
+    struct session *se = session_get(h);
+    if (!se)
+        return CKR_SESSION_HANDLE_INVALID;
+    mutex_lock(se->mu);
+    CK_RV rv = state_set_locked(se, in, inlen);
+    mutex_unlock(se->mu);
+    return rv;
 }

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include "token/internal.h"
 
+/* oneshot, update, final, verify, verify_final and tok_random take their own locks: call them
+ * WITHOUT the module lock. The others expect it held, as in token.h. */
 CK_RV tok_op_init(CK_SESSION_HANDLE h, enum op_kind k, const CK_MECHANISM *m, CK_OBJECT_HANDLE key);
 CK_RV tok_op_oneshot(CK_SESSION_HANDLE h, enum op_kind k, const uint8_t *in, CK_ULONG inlen,
                      uint8_t *out, CK_ULONG *outlen);

@@ -35,11 +35,19 @@ struct op_state {
     bool need_login;           /* CKA_ALWAYS_AUTHENTICATE: context-specific login pending */
     bool updated;              /* a multi-part update has run */
     CK_MECHANISM_TYPE mech;    /* for the audit record of this use */
+    long user;                 /* who was logged in when it started */
     char uid[UID_LEN + 1];     /* the key's unique ID ("" for digests) */
 };
 
 struct session {
     CK_SESSION_HANDLE handle;
+    /* Cryptographic work runs under mu, not the module lock, so sessions on other threads
+     * proceed in parallel. Lock order: module lock, then mu; never the reverse. refs counts
+     * threads working on the session outside the module lock; a closed session is freed by
+     * the last of them. */
+    mutex_t *mu;
+    unsigned refs;
+    bool closing;
     struct op_state op[OPK_COUNT];
     struct slot *slot;
     CK_FLAGS flags;
@@ -90,6 +98,9 @@ CK_RV slot_write_token(struct slot *s);  /* writes rec inside the caller's trans
 
 /* session.c */
 struct session *session_get(CK_SESSION_HANDLE h);
+/* Outside the module lock: takes a reference (NULL if the handle is invalid) / drops it. */
+struct session *session_acquire(CK_SESSION_HANDLE h);
+void session_release(struct session *se);
 void session_free_find(struct session *s);
 CK_STATE session_state(const struct session *s);
 CK_RV session_close(struct session *s);

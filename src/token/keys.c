@@ -257,11 +257,15 @@ static CK_RV derive_key_impl(CK_SESSION_HANDLE h, const CK_MECHANISM *m, CK_OBJE
     return rv;
 }
 
+/* Outside the module lock: the DRBG is per thread. */
 CK_RV tok_random(CK_SESSION_HANDLE h, uint8_t *out, CK_ULONG len)
 {
-    if (!session_get(h))
+    struct session *se = session_acquire(h);
+    if (!se)
         return CKR_SESSION_HANDLE_INVALID;
-    return len ? mech_random(out, len) : CKR_OK;
+    CK_RV rv = len ? mech_random(out, len) : CKR_OK;
+    session_release(se);
+    return rv;
 }
 
 /* The exported forms: each call is audited with its mechanism and the key it made or used. */

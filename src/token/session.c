@@ -10,6 +10,30 @@ struct session *session_get(CK_SESSION_HANDLE h)
     return h ? hmap_get(&g_mod.sessions, h) : NULL;
 }
 
+struct session *session_acquire(CK_SESSION_HANDLE h)
+{
+    tok_lock();
+    struct session *se = session_get(h);
+    if (se)
+        se->refs++;
+    tok_unlock();
+    return se;
+}
+
+static void session_free(struct session *se)
+{
+    mutex_free(se->mu);
+    free(se);
+}
+
+void session_release(struct session *se)
+{
+    tok_lock();
+    if (--se->refs == 0 && se->closing)
+        session_free(se);
+    tok_unlock();
+}
+
 CK_STATE session_state(const struct session *s)
 {
     bool rw = (s->flags & CKF_RW_SESSION) != 0;
@@ -44,11 +68,16 @@ CK_RV tok_open_session(CK_SLOT_ID id, CK_FLAGS flags, CK_SESSION_HANDLE *h)
     struct session *se = calloc(1, sizeof *se);
     if (!se)
         return CKR_HOST_MEMORY;
+    se->mu = mutex_new();
+    if (!se->mu) {
+        free(se);
+        return CKR_HOST_MEMORY;
+    }
     se->handle = handle_new(&g_mod.sessions);
     se->slot = s;
     se->flags = flags & (CKF_SERIAL_SESSION | CKF_RW_SESSION);
     if (!se->handle || hmap_put(&g_mod.sessions, se->handle, se)) {
-        free(se);
+        session_free(se);
         return CKR_HOST_MEMORY;
     }
     s->sessions++;
@@ -61,7 +90,9 @@ CK_RV tok_open_session(CK_SLOT_ID id, CK_FLAGS flags, CK_SESSION_HANDLE *h)
 CK_RV session_close(struct session *se)
 {
     struct slot *s = se->slot;
+    mutex_lock(se->mu); /* waits for a thread in the middle of an operation on it */
     ops_end_all(se);
+    mutex_unlock(se->mu);
     objects_drop_session(se);
     session_free_find(se);
     hmap_del(&g_mod.sessions, se->handle);
@@ -71,7 +102,10 @@ CK_RV session_close(struct session *se)
     /* When the application's last session with a token closes, its login ends (spec 5.6). */
     if (s->sessions == 0 && s->login != LOGIN_NONE)
         slot_logout(s);
-    free(se);
+    if (se->refs)
+        se->closing = true; /* freed by session_release */
+    else
+        session_free(se);
     return CKR_OK;
 }
 
