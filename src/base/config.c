@@ -11,7 +11,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-enum kind { K_PATH, K_BOOL, K_ULONG, K_LEVEL, K_SYNC };
+enum kind { K_PATH, K_BOOL, K_ULONG, K_LEVEL, K_SYNC, K_GCMIV };
 
 struct key {
     const char *section, *name;
@@ -33,6 +33,8 @@ static const struct key keys[] = {
     { "policy", "rsa_min_bits", K_ULONG, OFF(rsa_min_bits), 1024, 16384 },
     { "policy", "max_sessions", K_ULONG, OFF(max_sessions), 1, 1000000 },
     { "policy", "max_objects", K_ULONG, OFF(max_objects), 1, 100000000 },
+    { "policy", "gcm_iv", K_GCMIV, OFF(gcm_generate_iv), 0, 0 },
+    { "policy", "gcm_limit", K_ULONG, OFF(gcm_limit), 1, 2147483648UL },
     { "log", "level", K_LEVEL, OFF(log_level), 0, 0 },
     { "log", "file", K_PATH, OFF(log_file), 0, 0 },
 };
@@ -75,6 +77,16 @@ static int set_value(struct config *cfg, const struct key *k, const char *value,
             *(bool *)field = true;
         else {
             snprintf(err, errlen, "%s.%s: expected normal or full", k->section, k->name);
+            return -1;
+        }
+        return 0;
+    case K_GCMIV:
+        if (!strcasecmp(value, "caller"))
+            *(bool *)field = false;
+        else if (!strcasecmp(value, "generate"))
+            *(bool *)field = true;
+        else {
+            snprintf(err, errlen, "%s.%s: expected caller or generate", k->section, k->name);
             return -1;
         }
         return 0;
@@ -141,6 +153,7 @@ void config_defaults(struct config *cfg)
     cfg->rsa_min_bits = 2048;
     cfg->max_sessions = 65536;
     cfg->max_objects = 1000000;
+    cfg->gcm_limit = 2147483648UL; /* 2^31: half the SP 800-38D bound for random IVs */
     const char *xdg = getenv("XDG_DATA_HOME");
     const char *home = getenv("HOME");
     if (xdg && *xdg)

@@ -21,6 +21,8 @@ struct config {
     unsigned long rsa_min_bits; /* policy: smallest RSA modulus generated or used */
     unsigned long max_sessions; /* per process */
     unsigned long max_objects;  /* token objects per token */
+    bool gcm_generate_iv;       /* policy gcm_iv = generate: the token writes every GCM IV */
+    unsigned long gcm_limit;    /* AES-GCM encryptions allowed per key (2^31) */
     char source[CONFIG_PATH_MAX]; /* the file read, or "" when only defaults apply */
 };
 

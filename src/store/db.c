@@ -1,6 +1,8 @@
 /* SQLite access for one token: schema, prepared statements, transactions. */
 #include "store/db.h"
 #include "base/log.h"
+#include "base/mem.h"
+#include "base/ossl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +16,7 @@
 
 enum stmt_id {
     S_BEGIN, S_BEGIN_READ, S_COMMIT, S_ROLLBACK, S_TOKEN_GET, S_TOKEN_PUT, S_OBJ_INSERT,
-    S_OBJ_UPDATE, S_OBJ_DELETE, S_OBJ_DELETE_ALL, S_OBJ_GET, S_OBJ_TERMS, S_DATA_VERSION, S_COUNT
+    S_OBJ_UPDATE, S_OBJ_DELETE, S_OBJ_DELETE_ALL, S_OBJ_GET, S_OBJ_TERMS, S_DATA_VERSION, S_USAGE_GET, S_USAGE_PUT, S_COUNT
 };
 
 static const char *const sql_text[S_COUNT] = {
@@ -42,6 +44,8 @@ static const char *const sql_text[S_COUNT] = {
                   "term FROM objects WHERE id = ?1",
     [S_OBJ_TERMS] = "SELECT term FROM objects",
     [S_DATA_VERSION] = "PRAGMA data_version",
+    [S_USAGE_GET] = "SELECT reserved, mac FROM gcm_usage WHERE uid = ?1",
+    [S_USAGE_PUT] = "INSERT OR REPLACE INTO gcm_usage (uid, reserved, mac) VALUES (?1, ?2, ?3)",
 };
 
 struct store {
@@ -121,6 +125,14 @@ CK_RV store_open(const char *path, bool create, bool exclusive, bool sync_full, 
                                       "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;";
     if (sqlite3_exec(s->db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
         CK_RV rv = db_error(s, "pragmas");
+        store_close(s);
+        return rv;
+    }
+    /* Added after schema 1 was first written: created where missing, old tokens included. */
+    if (sqlite3_exec(s->db, "CREATE TABLE IF NOT EXISTS gcm_usage (uid TEXT PRIMARY KEY, "
+                            "reserved INTEGER NOT NULL, mac BLOB NOT NULL)",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        CK_RV rv = db_error(s, "usage table");
         store_close(s);
         return rv;
     }
@@ -507,4 +519,65 @@ CK_RV store_object_terms(store_t *s, uint8_t acc[32], uint64_t *count)
         return db_error(s, "object terms");
     *count = c;
     return CKR_OK;
+}
+
+static void usage_mac(const uint8_t key[32], const char *uid, uint64_t reserved, uint8_t out[32])
+{
+    uint8_t buf[4 + UID_LEN + 8];
+    memcpy(buf, "cGCM", 4);
+    memcpy(buf + 4, uid, UID_LEN);
+    for (int i = 0; i < 8; i++)
+        buf[4 + UID_LEN + i] = (uint8_t)(reserved >> (8 * i));
+    ossl_hmac_sha256(key, 32, buf, sizeof buf, out);
+}
+
+CK_RV store_usage_reserve(store_t *s, const char *uid, uint64_t n, const uint8_t mac_key[32],
+                          uint64_t *start)
+{
+    CK_RV rv = store_begin(s);
+    if (rv != CKR_OK)
+        return rv;
+    sqlite3_stmt *st = prep(s, S_USAGE_GET);
+    uint64_t reserved = 0;
+    uint8_t mac[32];
+    if (!st) {
+        rv = db_error(s, "usage get");
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, uid, UID_LEN, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        reserved = (uint64_t)sqlite3_column_int64(st, 0);
+        usage_mac(mac_key, uid, reserved, mac);
+        if (sqlite3_column_bytes(st, 1) != 32 || !secmem_equal(sqlite3_column_blob(st, 1), mac, 32)) {
+            LOG_ERR("the AES-GCM usage count of key %s was changed outside the module", uid);
+            rv = CKR_DEVICE_ERROR;
+        }
+    } else if (rc != SQLITE_DONE) {
+        rv = db_error(s, "usage get");
+    }
+    sqlite3_reset(st);
+    if (rv != CKR_OK)
+        goto out;
+    usage_mac(mac_key, uid, reserved + n, mac);
+    st = prep(s, S_USAGE_PUT);
+    if (!st) {
+        rv = db_error(s, "usage put");
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, uid, UID_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)(reserved + n));
+    sqlite3_bind_blob(st, 3, mac, 32, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        rv = db_error(s, "usage put");
+out:
+    if (rv == CKR_OK)
+        rv = store_commit(s);
+    if (rv != CKR_OK)
+        store_rollback(s);
+    else
+        *start = reserved;
+    return rv;
 }

@@ -81,6 +81,11 @@ CK_RV store_object_get(store_t *s, int64_t rowid, struct object_record *r);
 void store_record_free(struct object_record *r);
 /* Row ids matching the filter (index columns only; callers re-check the real attributes). */
 CK_RV store_object_find(store_t *s, const struct find_filter *f, int64_t **ids, size_t *n);
+/* AES-GCM invocation accounting (per key unique ID): reserves n invocations and returns the
+ * first reserved number in *start, in its own transaction, creating the row at 0. The row's
+ * MAC (keyed by the caller) is checked and rewritten, so an edited count is noticed. */
+CK_RV store_usage_reserve(store_t *s, const char *uid, uint64_t n, const uint8_t mac_key[32],
+                          uint64_t *start);
 /* XOR of every row's term, and the row count. */
 CK_RV store_object_terms(store_t *s, uint8_t acc[32], uint64_t *count);
 #endif

@@ -143,6 +143,9 @@ static CK_RV op_init_locked(struct session *se, enum op_kind k, const CK_MECHANI
         rv = key_lifecycle_ok(&o->attrs, k == OPK_ENCRYPT || k == OPK_SIGN || k == OPK_SIGNREC);
         if (rv != CKR_OK)
             return rv;
+        if (k == OPK_ENCRYPT && m->mechanism == CKM_AES_GCM &&
+            (rv = gcm_account(se, o, m)) != CKR_OK)
+            return rv;
         mk.attrs = &o->attrs;
         mk.cache = &o->mech_cache;
         relogin = cls == CKO_PRIVATE_KEY && attrs_bool(&o->attrs, CKA_ALWAYS_AUTHENTICATE, false);

@@ -64,6 +64,10 @@ struct objref {
     attrs_t attrs;             /* session objects: the object; token objects: a cache */
     bool loaded, secret_loaded;
     void *mech_cache;          /* a family's prepared key (mech.h), freed with the cache */
+    struct {                   /* AES-GCM invocations reserved from the store (gcm.c) */
+        uint64_t next, end;
+        uint8_t prefix[4];
+    } gcm;
     bool is_private;           /* token objects: as the row says (kept when the cache drops) */
     uint64_t version;          /* slot->version when the cache was filled */
     char uid[UID_LEN + 1];
@@ -121,6 +125,10 @@ long login_user(const struct slot *s);
 
 /* crypto.c */
 void ops_end_all(struct session *s);
+
+/* gcm.c: counts an AES-GCM encryption under key o (and writes the IV when the policy says
+ * the token generates them). CKR_KEY_EXHAUSTED past the per-key limit. */
+CK_RV gcm_account(struct session *se, struct objref *o, const CK_MECHANISM *m);
 
 /* login.c */
 CK_RV pin_len_ok(CK_ULONG len);
