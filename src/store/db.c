@@ -53,6 +53,7 @@ struct store {
     sqlite3_stmt *st[S_COUNT];
     int lock_fd;
     uint64_t own_commits; /* PRAGMA data_version does not move for our own commits */
+    sqlite3_stmt *find[32]; /* C_FindObjects statements, one per filter shape */
 };
 
 static CK_RV db_error(store_t *s, const char *what)
@@ -152,6 +153,8 @@ void store_close(store_t *s)
         return;
     for (int i = 0; i < S_COUNT; i++)
         sqlite3_finalize(s->st[i]);
+    for (int i = 0; i < 32; i++)
+        sqlite3_finalize(s->find[i]);
     if (s->db)
         sqlite3_close_v2(s->db);
     if (s->lock_fd >= 0)
@@ -438,23 +441,30 @@ out:
 
 CK_RV store_object_find(store_t *s, const struct find_filter *f, int64_t **ids, size_t *n)
 {
-    char sql[512] = "SELECT id FROM objects WHERE 1";
-    if (!f->include_private)
-        strcat(sql, " AND private = 0");
-    if (f->has_class)
-        strcat(sql, " AND class = ?1");
-    if (f->has_key_type)
-        strcat(sql, " AND key_type = ?2");
-    if (f->has_label)
-        strcat(sql, " AND label_ix IN (?3, ?4)");
-    if (f->has_id)
-        strcat(sql, " AND id_ix IN (?5, ?6)");
-    strcat(sql, " ORDER BY id");
-    sqlite3_stmt *st = NULL;
-    /* Sixteen filter shapes at most: SQLite's own statement cache is not needed here, the
-     * prepare is a few microseconds against an indexed lookup. */
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return db_error(s, "object find");
+    /* One prepared statement per filter shape, kept for the connection's life. */
+    unsigned shape = (unsigned)f->include_private | (unsigned)f->has_class << 1 |
+                     (unsigned)f->has_key_type << 2 | (unsigned)f->has_label << 3 |
+                     (unsigned)f->has_id << 4;
+    sqlite3_stmt *st = s->find[shape];
+    if (!st) {
+        char sql[512] = "SELECT id FROM objects WHERE 1";
+        if (!f->include_private)
+            strcat(sql, " AND private = 0");
+        if (f->has_class)
+            strcat(sql, " AND class = ?1");
+        if (f->has_key_type)
+            strcat(sql, " AND key_type = ?2");
+        if (f->has_label)
+            strcat(sql, " AND label_ix IN (?3, ?4)");
+        if (f->has_id)
+            strcat(sql, " AND id_ix IN (?5, ?6)");
+        strcat(sql, " ORDER BY id");
+        if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+            return db_error(s, "object find");
+        s->find[shape] = st;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
     if (f->has_class)
         sqlite3_bind_int64(st, 1, (sqlite3_int64)f->cls);
     if (f->has_key_type)
@@ -486,7 +496,7 @@ CK_RV store_object_find(store_t *s, const struct find_filter *f, int64_t **ids, 
     }
     if (rv == CKR_OK && rc != SQLITE_DONE)
         rv = db_error(s, "object find");
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     if (rv != CKR_OK) {
         free(v);
         return rv;

@@ -81,7 +81,7 @@ CK_RV key_for_use(struct session *se, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE usag
                   CK_MECHANISM_TYPE mech, struct objref **out)
 {
     struct objref *o;
-    CK_RV rv = object_get(se, h, &o);
+    CK_RV rv = object_get_for_use(se, h, &o);
     if (rv == CKR_OBJECT_HANDLE_INVALID)
         return CKR_KEY_HANDLE_INVALID;
     if (rv != CKR_OK)

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <sys/types.h>
+#include <time.h>
 #include "base/config.h"
 #include "base/hmap.h"
 #include "base/lock.h"
@@ -23,6 +24,7 @@ struct slot {
     struct seal_keys *keys;    /* present while a user or the SO is logged in */
     unsigned long sessions, rw_sessions;
     uint64_t version;          /* store data version the object caches were read at */
+    struct timespec synced;    /* when version was last compared with the store */
     audit_log_t *audit;        /* this token's audit chain (NULL: could not be opened) */
 };
 

@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static uint64_t row_key(const struct slot *s, int64_t rowid)
 {
@@ -91,6 +92,7 @@ void objects_forget_slot(struct slot *s)
 /* Notices other processes' (and our own) commits: cached token objects are re-read then. */
 void objects_sync(struct slot *s)
 {
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &s->synced);
     uint64_t v = store_data_version(s->store);
     if (v != s->version) {
         objects_drop_slot_cache(s, false);
@@ -156,13 +158,38 @@ bool objref_visible(const struct objref *o)
     return !attrs_bool(&o->attrs, CKA_PRIVATE, false) || o->slot->login == LOGIN_USER;
 }
 
+/* The key-use path checks for other processes' changes at most once a millisecond: a key
+ * destroyed or changed elsewhere is noticed within that time, and a signature costs no SQLite
+ * statement. Finds and attribute reads and writes always check. */
+static void objects_sync_soon(struct slot *s)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+    long long ms = (now.tv_sec - s->synced.tv_sec) * 1000LL + (now.tv_nsec - s->synced.tv_nsec) / 1000000;
+    if (ms >= 1 || ms < 0)
+        objects_sync(s);
+}
+
+CK_RV object_get_for_use(struct session *se, CK_OBJECT_HANDLE h, struct objref **out)
+{
+    return object_lookup(se, h, true, out);
+}
+
 CK_RV object_get(struct session *se, CK_OBJECT_HANDLE h, struct objref **out)
+{
+    return object_lookup(se, h, false, out);
+}
+
+CK_RV object_lookup(struct session *se, CK_OBJECT_HANDLE h, bool for_use, struct objref **out)
 {
     struct objref *o = h ? hmap_get(&g_mod.objects, h) : NULL;
     if (!o || o->slot != se->slot)
         return CKR_OBJECT_HANDLE_INVALID;
     if (o->rowid > 0) {
-        objects_sync(o->slot);
+        if (for_use)
+            objects_sync_soon(o->slot);
+        else
+            objects_sync(o->slot);
         CK_RV rv = objref_load(o);
         if (rv == CKR_OBJECT_HANDLE_INVALID || rv == CKR_USER_NOT_LOGGED_IN) {
             if (rv == CKR_OBJECT_HANDLE_INVALID)

@@ -16,6 +16,8 @@ struct objref *objref_for_row(struct slot *s, int64_t rowid);
 CK_RV objref_load(struct objref *o);
 bool objref_visible(const struct objref *o);
 CK_RV object_get(struct session *se, CK_OBJECT_HANDLE h, struct objref **out);
+CK_RV object_get_for_use(struct session *se, CK_OBJECT_HANDLE h, struct objref **out);
+CK_RV object_lookup(struct session *se, CK_OBJECT_HANDLE h, bool for_use, struct objref **out);
 CK_RV object_write_allowed(const struct session *se, bool token, bool priv);
 CK_RV object_add(struct session *se, attrs_t *obj, CK_OBJECT_HANDLE *out);
 /* The unique ID of a handle's object (NULL if none), and the audit record of an object call:
