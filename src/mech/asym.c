@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static CK_KEY_TYPE attrs_key_type(const attrs_t *a)
 {
@@ -217,4 +218,17 @@ CK_RV asym_derived_len(const attrs_t *key, size_t dflt, size_t max, size_t *out)
         return CKR_KEY_SIZE_RANGE;
     *out = len;
     return CKR_OK;
+}
+
+EVP_PKEY_CTX *asym_ctx_new(const char *name)
+{
+    static const struct { const char *name, *oid; } oids[] = {
+        { "RSA", "1.2.840.113549.1.1.1" }, { "EC", "1.2.840.10045.2.1" },
+        { "ED25519", "1.3.101.112" },      { "ED448", "1.3.101.113" },
+        { "X25519", "1.3.101.110" },       { "X448", "1.3.101.111" },
+    };
+    for (size_t i = 0; i < sizeof oids / sizeof oids[0]; i++)
+        if (!strcasecmp(name, oids[i].name))
+            return EVP_PKEY_CTX_new_from_name(ossl_libctx(), oids[i].oid, NULL);
+    return EVP_PKEY_CTX_new_from_name(ossl_libctx(), name, NULL);
 }

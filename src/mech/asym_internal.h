@@ -65,4 +65,10 @@ void asym_buf_free(struct asym_buf *b);
 /* Length of a derived secret key from its template: CKA_VALUE_LEN, else the key type's
  * size, else dflt (the whole shared secret); at most max. */
 CK_RV asym_derived_len(const attrs_t *key, size_t dflt, size_t max, size_t *out);
+/* EVP_PKEY_CTX_new_from_name() in the module context, by the algorithm's OID rather than its
+ * short name: OpenSSL 3.0 routes a context whose name maps to a legacy NID to any ENGINE
+ * registered as the default for that key type (the libp11 engine that loaded this module,
+ * under `openssl -engine pkcs11`), where provider-only calls such as fromdata then fail. An
+ * OID name has no legacy NID lookup and always reaches the module's own providers. */
+EVP_PKEY_CTX *asym_ctx_new(const char *name);
 #endif

@@ -275,7 +275,7 @@ static CK_RV ec_generate_pair(const struct mech_def *d, const CK_MECHANISM *m, a
         OSSL_PARAM_construct_end(),
     };
     rv = CKR_FUNCTION_FAILED;
-    if (!(ctx = EVP_PKEY_CTX_new_from_name(ossl_libctx(), "EC", NULL)) ||
+    if (!(ctx = asym_ctx_new("EC")) ||
         EVP_PKEY_keygen_init(ctx) != 1 || EVP_PKEY_CTX_set_params(ctx, params) != 1 ||
         EVP_PKEY_generate(ctx, &k) != 1)
         goto out;
@@ -329,6 +329,55 @@ static CK_RV x963(CK_MECHANISM_TYPE hash, const uint8_t *z, size_t zlen, const u
     return ok == 1 ? CKR_OK : CKR_FUNCTION_FAILED;
 }
 
+/* Z = x(d * Q) on a prime curve, by point arithmetic rather than EVP_PKEY_derive: a derive
+ * context made from a key can be routed to an ENGINE registered as the default for EC keys
+ * (the libp11 engine that loaded us, under `openssl -engine pkcs11`), which cannot use the
+ * module's keys. EC_POINT_mul with a secret scalar runs OpenSSL's constant-time ladder. The
+ * supported curves have cofactor 1, so plain and cofactor ECDH agree. */
+static CK_RV ecdh_prime(const struct asym_curve *curve, const attrs_t *priv, const uint8_t *pt,
+                        size_t ptlen, uint8_t **zout, size_t *zlen)
+{
+    const attr_t *v = attrs_get(priv, CKA_VALUE);
+    if (!v || !v->len)
+        return CKR_KEY_TYPE_INCONSISTENT;
+    CK_RV rv = CKR_FUNCTION_FAILED;
+    EC_GROUP *g = EC_GROUP_new_by_curve_name_ex(ossl_libctx(), NULL, curve->nid);
+    EC_POINT *q = g ? EC_POINT_new(g) : NULL, *r = g ? EC_POINT_new(g) : NULL;
+    BN_CTX *bn = BN_CTX_secure_new_ex(ossl_libctx());
+    BIGNUM *dsec = BN_secure_new(), *x = BN_new();
+    uint8_t *z = secmem_alloc(curve->field_len);
+    if (!g || !q || !r || !bn || !dsec || !x || !z)
+        goto out;
+    BN_set_flags(dsec, BN_FLG_CONSTTIME);
+    if (!BN_bin2bn(v->val, (int)v->len, dsec))
+        goto out;
+    ERR_set_mark();
+    int ok = EC_POINT_oct2point(g, q, pt, ptlen, bn) == 1 && EC_POINT_is_on_curve(g, q, bn) == 1 &&
+             !EC_POINT_is_at_infinity(g, q);
+    ERR_pop_to_mark();
+    if (!ok) {
+        rv = CKR_MECHANISM_PARAM_INVALID; /* the peer's point is not on the key's curve */
+        goto out;
+    }
+    if (EC_POINT_mul(g, r, NULL, q, dsec, bn) != 1 || EC_POINT_is_at_infinity(g, r) ||
+        EC_POINT_get_affine_coordinates(g, r, x, NULL, bn) != 1 ||
+        BN_bn2binpad(x, z, (int)curve->field_len) != (int)curve->field_len)
+        goto out;
+    *zout = z;
+    *zlen = curve->field_len;
+    z = NULL;
+    rv = CKR_OK;
+out:
+    secmem_free(z);
+    BN_clear_free(dsec);
+    BN_clear_free(x);
+    BN_CTX_free(bn);
+    EC_POINT_clear_free(r);
+    EC_POINT_free(q);
+    EC_GROUP_free(g);
+    return rv;
+}
+
 static CK_RV ecdh_derive(const struct mech_def *d, const CK_MECHANISM *m,
                          const struct mech_key *base, attrs_t *key)
 {
@@ -361,32 +410,28 @@ static CK_RV ecdh_derive(const struct mech_def *d, const CK_MECHANISM *m,
     if (!asym_unwrap_point(curve, p->pPublicData, p->ulPublicDataLen, &pt, &ptlen) ||
         asym_pkey_from_point(curve, pt, ptlen, &peer) != CKR_OK)
         return CKR_MECHANISM_PARAM_INVALID;
-    if ((rv = asym_key_pkey(base, &own)) != CKR_OK)
-        goto out;
-    rv = CKR_FUNCTION_FAILED;
-    if (!(ctx = EVP_PKEY_CTX_new_from_pkey(ossl_libctx(), own, NULL)) ||
-        EVP_PKEY_derive_init(ctx) != 1)
-        goto out;
     if (kt == CKK_EC) {
-        /* The supported curves have cofactor 1, so both mechanisms agree; say it anyway. */
-        int mode = d->type == CKM_ECDH1_COFACTOR_DERIVE ? 1 : 0;
-        OSSL_PARAM cp[] = {
-            OSSL_PARAM_construct_int(OSSL_EXCHANGE_PARAM_EC_ECDH_COFACTOR_MODE, &mode),
-            OSSL_PARAM_construct_end(),
-        };
-        if (EVP_PKEY_CTX_set_params(ctx, cp) != 1)
+        (void)d; /* CKM_ECDH1_DERIVE and CKM_ECDH1_COFACTOR_DERIVE agree on these curves */
+        if ((rv = ecdh_prime(curve, base->attrs, pt, ptlen, &z, &zlen)) != CKR_OK)
+            goto out;
+    } else {
+        if ((rv = asym_key_pkey(base, &own)) != CKR_OK)
+            goto out;
+        rv = CKR_FUNCTION_FAILED;
+        if (!(ctx = EVP_PKEY_CTX_new_from_pkey(ossl_libctx(), own, NULL)) ||
+            EVP_PKEY_derive_init(ctx) != 1)
+            goto out;
+        ERR_set_mark();
+        int ok = EVP_PKEY_derive_set_peer_ex(ctx, peer, 1);
+        ERR_pop_to_mark();
+        if (ok != 1) {
+            rv = CKR_MECHANISM_PARAM_INVALID;
+            goto out;
+        }
+        if (EVP_PKEY_derive(ctx, NULL, &zlen) != 1 || !(z = secmem_alloc(zlen)) ||
+            EVP_PKEY_derive(ctx, z, &zlen) != 1)
             goto out;
     }
-    ERR_set_mark();
-    int ok = EVP_PKEY_derive_set_peer_ex(ctx, peer, 1);
-    ERR_pop_to_mark();
-    if (ok != 1) {
-        rv = CKR_MECHANISM_PARAM_INVALID;
-        goto out;
-    }
-    if (EVP_PKEY_derive(ctx, NULL, &zlen) != 1 || !(z = secmem_alloc(zlen)) ||
-        EVP_PKEY_derive(ctx, z, &zlen) != 1)
-        goto out;
     /* Without a KDF the key is cut from Z, keeping its trailing bytes; a KDF stretches. */
     if ((rv = asym_derived_len(key, zlen, hash ? 4096 : zlen, &n)) != CKR_OK)
         goto out;

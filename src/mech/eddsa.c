@@ -197,7 +197,7 @@ static CK_RV ecx_generate_pair(const struct mech_def *d, const CK_MECHANISM *m, 
         return CKR_CURVE_NOT_SUPPORTED;
     if ((rv = attrs_set(priv, CKA_EC_PARAMS, ep->val, ep->len, false)) != CKR_OK)
         return rv;
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(ossl_libctx(), curve->ossl_name, NULL);
+    EVP_PKEY_CTX *ctx = asym_ctx_new(curve->ossl_name);
     rv = CKR_FUNCTION_FAILED;
     if (ctx && EVP_PKEY_keygen_init(ctx) == 1 && EVP_PKEY_generate(ctx, &k) == 1 &&
         (rv = mech_pkey_to_attrs(k, CKO_PUBLIC_KEY, pub)) == CKR_OK &&

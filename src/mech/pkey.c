@@ -195,7 +195,7 @@ static void params_clear_free(OSSL_PARAM *params)
 
 static CK_RV fromdata(const char *type, int selection, OSSL_PARAM *params, EVP_PKEY **out)
 {
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(ossl_libctx(), type, NULL);
+    EVP_PKEY_CTX *ctx = asym_ctx_new(type);
     CK_RV rv = CKR_ATTRIBUTE_VALUE_INVALID;
     *out = NULL;
     if (!ctx)

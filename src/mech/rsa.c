@@ -588,7 +588,7 @@ static CK_RV rsa_generate_pair(const struct mech_def *d, const CK_MECHANISM *m, 
         }
     }
     rv = CKR_HOST_MEMORY;
-    ctx = EVP_PKEY_CTX_new_from_name(ossl_libctx(), "RSA", NULL);
+    ctx = asym_ctx_new("RSA");
     if (!ctx)
         goto out;
     rv = CKR_FUNCTION_FAILED;
