@@ -4,6 +4,7 @@
 #include "base/mem.h"
 #include "base/ossl.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -323,9 +324,11 @@ static int get_str(struct in *i, char *dst, size_t cap)
             if (e == '"' || e == '\\') {
                 c = (unsigned char)e;
             } else if (e == 'u' && i->end - i->p >= 4 && !memcmp(i->p, "00", 2)) {
-                unsigned v;
-                char hx[3] = { i->p[2], i->p[3], 0 };
-                if (sscanf(hx, "%2x", &v) != 1)
+                char hx[3] = { i->p[2], i->p[3], 0 }, *hend;
+                if (!isxdigit((unsigned char)hx[0]) || !isxdigit((unsigned char)hx[1]))
+                    return -1;
+                unsigned long v = strtoul(hx, &hend, 16);
+                if (*hend)
                     return -1;
                 c = (unsigned char)v;
                 i->p += 4;
@@ -572,7 +575,7 @@ static int on_audit_entry(void *user, const char *section, const char *name, con
         bad = parse_size(value, 1UL << 40, &c->rotate_bytes) ||
               (c->rotate_bytes && c->rotate_bytes < 4096);
     } else if (!strcasecmp(name, "fail_open_non_key")) {
-        bool open_;
+        bool open_ = false;
         bad = parse_bool(value, &open_);
         c->required_for_non_key = !open_;
     } else if (!strcasecmp(name, "key_file")) {

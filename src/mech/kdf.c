@@ -716,6 +716,10 @@ static CK_RV simple_derive(const struct mech_def *d, const CK_MECHANISM *m,
         break;
     default: { /* extract: bits b[bit..] with b0 the first byte's MSB, wrapping around */
         size_t total = bl * 8;
+        if (!total) {
+            rv = CKR_MECHANISM_PARAM_INVALID;
+            break;
+        }
         for (size_t i = 0; i < n; i++) {
             uint8_t byte = 0;
             for (size_t j = 0; j < 8; j++) {

@@ -57,7 +57,7 @@ int mech_setup(void)
         }
         total += f[i]->n;
     }
-    g_mech.defs = calloc(total ? total : 1, sizeof *g_mech.defs);
+    g_mech.defs = calloc(total ? total : 1, sizeof(const struct mech_def *));
     if (!g_mech.defs)
         return -1;
     g_mech.n = 0;
@@ -65,7 +65,7 @@ int mech_setup(void)
         for (size_t j = 0; j < f[i]->n; j++)
             g_mech.defs[g_mech.n++] = &f[i]->defs[j];
     /* Sorted by type: C_GetMechanismList lists in order and lookups are a binary search. */
-    qsort(g_mech.defs, g_mech.n, sizeof *g_mech.defs, by_type);
+    qsort(g_mech.defs, g_mech.n, sizeof(const struct mech_def *), by_type);
     for (size_t i = 1; i < g_mech.n; i++)
         if (g_mech.defs[i]->type == g_mech.defs[i - 1]->type)
             LOG_ERR("mechanism 0x%lx is registered twice", (unsigned long)g_mech.defs[i]->type);
@@ -114,17 +114,4 @@ size_t mech_count(void)
 const struct mech_def *mech_at(size_t i)
 {
     return i < g_mech.n ? g_mech.defs[i] : NULL;
-}
-
-CK_RV mech_out_check(const uint8_t *out, CK_ULONG *outlen, size_t need)
-{
-    if (!out) {
-        *outlen = need;
-        return MECH_LENGTH_ONLY;
-    }
-    if (*outlen < need) {
-        *outlen = need;
-        return CKR_BUFFER_TOO_SMALL;
-    }
-    return CKR_OK;
 }

@@ -19,7 +19,18 @@
 /* The one output-buffer rule (spec 5.2). Returns CKR_OK when out can take need bytes;
  * otherwise sets *outlen = need and returns MECH_LENGTH_ONLY (out NULL) or
  * CKR_BUFFER_TOO_SMALL. */
-CK_RV mech_out_check(const uint8_t *out, CK_ULONG *outlen, size_t need);
+static inline CK_RV mech_out_check(const uint8_t *out, CK_ULONG *outlen, size_t need)
+{
+    if (!out) {
+        *outlen = need;
+        return MECH_LENGTH_ONLY;
+    }
+    if (*outlen < need) {
+        *outlen = need;
+        return CKR_BUFFER_TOO_SMALL;
+    }
+    return CKR_OK;
+}
 
 /* A key as a family sees it: the object's attributes, secret ones included, and a slot where
  * the family may keep a prepared libcrypto object between operations (freed through

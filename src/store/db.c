@@ -576,7 +576,7 @@ CK_RV store_usage_reserve(store_t *s, const char *uid, uint64_t n, const uint8_t
         goto out;
     }
     sqlite3_bind_text(st, 1, uid, UID_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)(reserved + n));
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)reserved + (sqlite3_int64)n);
     sqlite3_bind_blob(st, 3, mac, 32, SQLITE_STATIC);
     rc = sqlite3_step(st);
     sqlite3_reset(st);

@@ -91,8 +91,8 @@ CK_RV key_for_use(struct session *se, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE usag
         return CKR_KEY_HANDLE_INVALID;
     if (usage && !attrs_bool(&o->attrs, usage, false))
         return CKR_KEY_FUNCTION_NOT_PERMITTED;
-    rv = key_allows_mech(&o->attrs, mech);
-    if (rv != CKR_OK)
+    /* CK_UNAVAILABLE_INFORMATION: a use no mechanism governs (being digested, being wrapped). */
+    if (mech != CK_UNAVAILABLE_INFORMATION && (rv = key_allows_mech(&o->attrs, mech)) != CKR_OK)
         return rv;
     if (!o->secret_loaded)
         return CKR_USER_NOT_LOGGED_IN; /* a public-object key whose value needs the token key */
@@ -137,8 +137,8 @@ static CK_RV op_init_locked(struct session *se, enum op_kind k, const CK_MECHANI
         if ((rv = class_fits(cls, k)) != CKR_OK)
             return rv;
         CK_ULONG bits;
-        if (obj_keytype(&o->attrs) == CKK_RSA && (rv = rsa_bits(&o->attrs, &bits)) == CKR_OK &&
-            (rv = policy_rsa_bits(bits)) != CKR_OK)
+        if (obj_keytype(&o->attrs) == CKK_RSA &&
+            ((rv = rsa_bits(&o->attrs, &bits)) != CKR_OK || (rv = policy_rsa_bits(bits)) != CKR_OK))
             return rv;
         rv = key_lifecycle_ok(&o->attrs, k == OPK_ENCRYPT || k == OPK_SIGN || k == OPK_SIGNREC);
         if (rv != CKR_OK)
@@ -304,8 +304,6 @@ static CK_RV digest_key_locked(struct session *se, CK_OBJECT_HANDLE key)
         return CKR_OPERATION_NOT_INITIALIZED;
     struct objref *o;
     CK_RV rv = key_for_use(se, key, 0, CK_UNAVAILABLE_INFORMATION, &o);
-    if (rv == CKR_MECHANISM_INVALID)
-        rv = CKR_OK; /* CKA_ALLOWED_MECHANISMS does not govern being digested */
     if (rv == CKR_OK && obj_class(&o->attrs) != CKO_SECRET_KEY)
         rv = CKR_KEY_INDIGESTIBLE;
     if (rv != CKR_OK)

@@ -148,8 +148,6 @@ static CK_RV wrap_key_impl(CK_SESSION_HANDLE h, const CK_MECHANISM *m, CK_OBJECT
     if ((rv = key_lifecycle_ok(&w->attrs, true)) != CKR_OK)
         return rv;
     rv = key_for_use(se, key, 0, CK_UNAVAILABLE_INFORMATION, &k);
-    if (rv == CKR_MECHANISM_INVALID)
-        rv = CKR_OK; /* the wrapped key's allowed mechanisms do not govern wrapping it */
     if (rv != CKR_OK)
         return rv;
     if (obj_class(&k->attrs) == CKO_PUBLIC_KEY || !attrs_bool(&k->attrs, CKA_EXTRACTABLE, false))

@@ -5,6 +5,8 @@
 #include "base/mem.h"
 #include "base/ossl.h"
 #include "mech/mech.h"
+#include "mech/selftest.h"
+#include "base/integrity.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -118,6 +120,15 @@ CK_RV tok_initialize(const CK_C_INITIALIZE_ARGS *args)
                  "default provider runs under the same approved-only policy");
     if (mech_setup()) {
         LOG_ERR("cannot set up the mechanisms");
+        ossl_close();
+        return CKR_GENERAL_ERROR;
+    }
+    /* Power-on self-tests: the known-answer tests first (HMAC-SHA256 among them, which the
+     * integrity check then relies on), then the library file against its sidecar. A failure
+     * is the error state: C_Initialize fails and the module stays uninitialised. */
+    if (selftest_run() != CKR_OK || integrity_check(g_mod.cfg.fips_approved_only) != CKR_OK) {
+        LOG_ERR("power-on self-test failed; the module is not available");
+        mech_teardown();
         ossl_close();
         return CKR_GENERAL_ERROR;
     }

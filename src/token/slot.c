@@ -69,7 +69,7 @@ void slot_logout(struct slot *s)
 static CK_RV slot_add(CK_SLOT_ID id, store_t *st)
 {
     struct slot *s = calloc(1, sizeof *s);
-    struct slot **nv = realloc(g_mod.slots, (g_mod.nslots + 1) * sizeof *nv);
+    struct slot **nv = realloc(g_mod.slots, (g_mod.nslots + 1) * sizeof(struct slot *));
     if (!s || !nv) {
         free(s);
         if (nv)
@@ -101,11 +101,13 @@ CK_RV slot_refresh(void)
     if (d) {
         struct dirent *e;
         while ((e = readdir(d)) != NULL) {
-            unsigned long id;
-            int end = -1;
             /* Exactly slot-<id>.db: the audit files beside it share the prefix. */
-            if (sscanf(e->d_name, "slot-%lu.db%n", &id, &end) != 1 || end < 0 ||
-                e->d_name[end] != 0)
+            if (strncmp(e->d_name, "slot-", 5) != 0 || e->d_name[5] < '0' || e->d_name[5] > '9')
+                continue;
+            char *end;
+            errno = 0;
+            unsigned long id = strtoul(e->d_name + 5, &end, 10);
+            if (errno == ERANGE || strcmp(end, ".db") != 0)
                 continue;
             struct slot *s = slot_find(id);
             if (s && s->store) {
@@ -156,7 +158,7 @@ CK_RV slot_refresh(void)
         free_slot->id = want;
         slot_path(free_slot->path, sizeof free_slot->path, want);
     }
-    qsort(g_mod.slots, g_mod.nslots, sizeof *g_mod.slots, by_id);
+    qsort(g_mod.slots, g_mod.nslots, sizeof(struct slot *), by_id);
     return CKR_OK;
 }
 

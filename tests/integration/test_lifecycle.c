@@ -115,9 +115,45 @@ static void test_dates(void **state)
     h_env_destroy(&env);
 }
 
+/* Regression: C_DigestKey on a key restricted by CKA_ALLOWED_MECHANISMS once read an
+ * uninitialised object pointer. Being digested is not a use the list governs. */
+static void test_digest_key_with_allowed_mechanisms(void **state)
+{
+    (void)state;
+    h_env env;
+    CK_SLOT_ID slot;
+    CK_SESSION_HANDLE s;
+    assert_int_equal(h_env_create(&env, 10), 0);
+    assert_int_equal(h_setup_token(&slot), CKR_OK);
+    assert_int_equal(h_open_login(slot, 1, CKU_USER, &s), CKR_OK);
+    CK_OBJECT_CLASS c = CKO_SECRET_KEY;
+    CK_KEY_TYPE kt = CKK_GENERIC_SECRET;
+    CK_BBOOL no = CK_FALSE;
+    CK_BYTE v[16] = { 4 };
+    CK_MECHANISM_TYPE allowed[] = { CKM_SHA256_HMAC };
+    CK_ATTRIBUTE t[] = { { CKA_CLASS, &c, sizeof c }, { CKA_KEY_TYPE, &kt, sizeof kt },
+                         { CKA_VALUE, v, sizeof v }, { CKA_SENSITIVE, &no, 1 },
+                         { CKA_ALLOWED_MECHANISMS, allowed, sizeof allowed } };
+    CK_OBJECT_HANDLE k;
+    assert_int_equal(F->C_CreateObject(s, t, 5, &k), CKR_OK);
+    CK_MECHANISM m = { CKM_SHA256, NULL, 0 };
+    assert_int_equal(F->C_DigestInit(s, &m), CKR_OK);
+    assert_int_equal(F->C_DigestKey(s, k), CKR_OK);
+    CK_BYTE d[32];
+    CK_ULONG dl = sizeof d;
+    assert_int_equal(F->C_DigestFinal(s, d, &dl), CKR_OK);
+    assert_int_equal(dl, 32);
+    /* A mechanism outside the list is still refused for a real use. */
+    CK_MECHANISM h1 = { CKM_SHA_1_HMAC, NULL, 0 };
+    assert_int_equal(F->C_SignInit(s, &h1, k), CKR_MECHANISM_INVALID);
+    assert_int_equal(F->C_Finalize(NULL), CKR_OK);
+    h_env_destroy(&env);
+}
+
 int main(void)
 {
     h_load();
-    const struct CMUnitTest tests[] = { cmocka_unit_test(test_dates) };
+    const struct CMUnitTest tests[] = { cmocka_unit_test(test_dates),
+                                        cmocka_unit_test(test_digest_key_with_allowed_mechanisms) };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
