@@ -635,10 +635,11 @@ CK_RV audit_append(audit_log_t *log, const struct audit_event *ev)
     pthread_mutex_unlock(&log->sync_mu);
     pthread_mutex_unlock(&log->mu);
 
+    enum audit_sync mode = ev->per_use ? log->cfg.sync_per_use : log->cfg.sync;
     if (rv == CKR_OK) {
-        if (log->cfg.sync == AUDIT_SYNC_ALWAYS) {
+        if (mode == AUDIT_SYNC_ALWAYS) {
             rv = sync_upto(log, ticket);
-        } else if (log->cfg.sync == AUDIT_SYNC_INTERVAL) {
+        } else if (mode == AUDIT_SYNC_INTERVAL) {
             pthread_mutex_lock(&log->sync_mu);
             bool due = ms_since(&log->last_sync) >= log->cfg.interval_ms;
             pthread_mutex_unlock(&log->sync_mu);
@@ -648,7 +649,7 @@ CK_RV audit_append(audit_log_t *log, const struct audit_event *ev)
     }
     if (rv == CKR_OK && (!ev->per_use || seq % log->cfg.tail_every == 0) && anchor_possible(log)) {
         /* The anchor must never claim a record the disk does not hold. */
-        if (log->cfg.sync == AUDIT_SYNC_ALWAYS || sync_upto(log, ticket) == CKR_OK)
+        if (mode == AUDIT_SYNC_ALWAYS || sync_upto(log, ticket) == CKR_OK)
             anchor_put(log, seq, hash);
     }
     if (rv != CKR_OK) {

@@ -13,7 +13,11 @@
 
 struct audit_config {           /* from the [audit] section */
     enum { AUDIT_LEVEL_ALL, AUDIT_LEVEL_AUTH_ADMIN } level;   /* level = all | auth+admin */
-    enum { AUDIT_SYNC_ALWAYS, AUDIT_SYNC_INTERVAL, AUDIT_SYNC_NONE } sync; /* sync = ... */
+    enum audit_sync { AUDIT_SYNC_ALWAYS, AUDIT_SYNC_INTERVAL, AUDIT_SYNC_NONE } sync; /* sync = ... */
+    /* sync_per_use: the same choice for key-use records (default interval). Each is written
+     * before its call returns either way; this only says when it is forced to the disk. An
+     * fsync per signature would cap every key at the disk's flush rate. */
+    enum audit_sync sync_per_use;
     unsigned long interval_ms;  /* interval_ms, for sync = interval (default 1000) */
     unsigned long rotate_bytes; /* rotate_bytes (default 16 MiB; 0 = never rotate) */
     bool required_for_non_key;  /* !fail_open_non_key (default true: every audited call fails) */

@@ -496,6 +496,7 @@ void audit_config_defaults(struct audit_config *cfg)
     cfg->level = AUDIT_LEVEL_ALL;
     cfg->sync = AUDIT_SYNC_ALWAYS;
     cfg->interval_ms = 1000;
+    cfg->sync_per_use = AUDIT_SYNC_INTERVAL;
     cfg->rotate_bytes = 16UL << 20;
     cfg->required_for_non_key = true;
     cfg->enabled = true;
@@ -560,13 +561,14 @@ static int on_audit_entry(void *user, const char *section, const char *name, con
             c->level = AUDIT_LEVEL_AUTH_ADMIN;
         else
             bad = 1;
-    } else if (!strcasecmp(name, "sync")) {
+    } else if (!strcasecmp(name, "sync") || !strcasecmp(name, "sync_per_use")) {
+        enum audit_sync *dst = !strcasecmp(name, "sync") ? &c->sync : &c->sync_per_use;
         if (!strcasecmp(value, "always"))
-            c->sync = AUDIT_SYNC_ALWAYS;
+            *dst = AUDIT_SYNC_ALWAYS;
         else if (!strcasecmp(value, "interval"))
-            c->sync = AUDIT_SYNC_INTERVAL;
+            *dst = AUDIT_SYNC_INTERVAL;
         else if (!strcasecmp(value, "none"))
-            c->sync = AUDIT_SYNC_NONE;
+            *dst = AUDIT_SYNC_NONE;
         else
             bad = 1;
     } else if (!strcasecmp(name, "interval_ms")) {

@@ -60,6 +60,7 @@ static struct audit_config cfg_fast(void)
     struct audit_config c;
     audit_config_defaults(&c);
     c.sync = AUDIT_SYNC_NONE;
+    c.sync_per_use = AUDIT_SYNC_NONE;
     return c;
 }
 
@@ -490,19 +491,35 @@ static void test_sync_always_calls_fsync(void **state)
 {
     struct fx *f = *state;
     struct audit_config c;
-    audit_config_defaults(&c); /* sync = always */
+    audit_config_defaults(&c); /* sync = always, sync_per_use = interval */
     c.tail_every = 1000000;
     audit_log_t *log;
     assert_int_equal(audit_open(f->dir, SLOT, "t", &c, &log), CKR_OK);
+    /* By default key uses are written at once but flushed at most once a second, while
+     * authentication and admin records are flushed one by one. */
     unsigned long long before = audit_fsync_count(log);
     struct audit_event ev = sign_event("u");
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(audit_append(log, &ev), CKR_OK);
+    assert_int_equal(audit_fsync_count(log), before);
+    struct audit_event login = ev;
+    login.per_use = false;
+    login.op = "C_Login";
+    login.object = NULL;
+    assert_int_equal(audit_append(log, &login), CKR_OK);
+    assert_true(audit_fsync_count(log) > before);
+    audit_close(log);
+
+    c.sync_per_use = AUDIT_SYNC_ALWAYS;
+    assert_int_equal(audit_open(f->dir, SLOT, "t", &c, &log), CKR_OK);
+    before = audit_fsync_count(log);
     for (int i = 0; i < 5; i++) {
         assert_int_equal(audit_append(log, &ev), CKR_OK);
         assert_int_equal(audit_fsync_count(log), before + (unsigned long long)i + 1);
     }
     audit_close(log);
 
-    c.sync = AUDIT_SYNC_NONE;
+    c.sync = c.sync_per_use = AUDIT_SYNC_NONE;
     assert_int_equal(audit_open(f->dir, SLOT, "t", &c, &log), CKR_OK);
     before = audit_fsync_count(log);
     for (int i = 0; i < 5; i++)
@@ -510,7 +527,7 @@ static void test_sync_always_calls_fsync(void **state)
     assert_int_equal(audit_fsync_count(log), before);
     audit_close(log);
 
-    c.sync = AUDIT_SYNC_INTERVAL;
+    c.sync = c.sync_per_use = AUDIT_SYNC_INTERVAL;
     c.interval_ms = 1;
     assert_int_equal(audit_open(f->dir, SLOT, "t", &c, &log), CKR_OK);
     before = audit_fsync_count(log);

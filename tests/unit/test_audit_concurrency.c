@@ -99,7 +99,7 @@ static void run(enum mode mode, unsigned long rotate)
     assert_non_null(mkdtemp(dir));
     struct audit_config c;
     audit_config_defaults(&c);
-    c.sync = mode == SYNC_ALWAYS ? AUDIT_SYNC_ALWAYS : AUDIT_SYNC_NONE;
+    c.sync = c.sync_per_use = mode == SYNC_ALWAYS ? AUDIT_SYNC_ALWAYS : AUDIT_SYNC_NONE;
     c.rotate_bytes = rotate;
     audit_log_t *log;
     assert_int_equal(audit_open(dir, SLOT, "conc", &c, &log), CKR_OK);
