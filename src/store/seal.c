@@ -119,7 +119,7 @@ CK_RV seal_acc_mac(const struct seal_keys *k, const uint8_t acc[32], uint64_t co
 
 /* The digest covers everything the row says about the object, so moving a blob to another
  * row, or changing any index column, class or flag, changes it. */
-static CK_RV row_digest(const uint8_t uuid[16], const struct object_record *r, uint8_t out[32])
+CK_RV seal_row_digest(const uint8_t uuid[16], const struct object_record *r, uint8_t out[32])
 {
     size_t len = 16 + UID_LEN + 8 + 8 + 1 + 4 * 8 + r->label_ix_len + r->id_ix_len +
                  r->attrs_len + r->secret_len;
@@ -231,7 +231,7 @@ CK_RV seal_object(const struct seal_keys *k, const uint8_t uuid[16], const char 
             rv = dup_bytes(id->val, id->len, &r->id_ix, &r->id_ix_len);
     }
     if (rv == CKR_OK)
-        rv = row_digest(uuid, r, r->digest);
+        rv = seal_row_digest(uuid, r, r->digest);
     if (rv == CKR_OK && ossl_hmac_sha256(k->integ, 32, r->digest, 32, r->term))
         rv = CKR_GENERAL_ERROR;
     attrs_free(&pub);
@@ -247,7 +247,7 @@ CK_RV unseal_object(const struct seal_keys *k, const uint8_t uuid[16],
     uint8_t d[32];
     attrs_init(out);
     *secret_loaded = false;
-    CK_RV rv = row_digest(uuid, r, d);
+    CK_RV rv = seal_row_digest(uuid, r, d);
     if (rv != CKR_OK)
         return rv;
     if (!secmem_equal(d, r->digest, 32))

@@ -38,6 +38,9 @@ CK_RV seal_object(const struct seal_keys *k, const uint8_t uuid[16], const char 
  * Any mismatch is CKR_DEVICE_ERROR: the row was changed outside the module. */
 CK_RV unseal_object(const struct seal_keys *k, const uint8_t uuid[16],
                     const struct object_record *r, attrs_t *out, bool *secret_loaded);
+/* SHA-256 over everything the row holds, as unseal_object checks it: equal to a digest that
+ * was verified earlier means the row is byte for byte what was verified then. */
+CK_RV seal_row_digest(const uint8_t uuid[16], const struct object_record *r, uint8_t out[32]);
 /* The keyed index value of a private object's label or ID. */
 CK_RV seal_index(const struct seal_keys *k, char what, const void *val, size_t len,
                  uint8_t out[32]);

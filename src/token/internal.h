@@ -71,7 +71,8 @@ struct objref {
         uint8_t prefix[4];
     } gcm;
     bool is_private;           /* token objects: as the row says (kept when the cache drops) */
-    uint64_t version;          /* slot->version when the cache was filled */
+    uint64_t version;          /* slot->version when the cache was last known current */
+    uint8_t digest[32];        /* the row's digest when the cache was filled */
     char uid[UID_LEN + 1];
 };
 

@@ -93,11 +93,9 @@ void objects_forget_slot(struct slot *s)
 void objects_sync(struct slot *s)
 {
     clock_gettime(CLOCK_MONOTONIC_COARSE, &s->synced);
-    uint64_t v = store_data_version(s->store);
-    if (v != s->version) {
-        objects_drop_slot_cache(s, false);
-        s->version = v;
-    }
+    /* A change anywhere in the file (another process's write, the audit anchor) only marks
+     * caches as to be checked: objref_load compares each row's digest before trusting it. */
+    s->version = store_data_version(s->store);
 }
 
 struct objref *objref_for_row(struct slot *s, int64_t rowid)
@@ -129,6 +127,20 @@ CK_RV objref_load(struct objref *o)
 {
     if (o->rowid <= 0 || (o->loaded && o->version == o->slot->version))
         return CKR_OK;
+    if (o->loaded) {
+        /* Re-hash the row as it is now (no decryption): unchanged bytes keep the cache. */
+        struct object_record cur;
+        uint8_t d[32];
+        CK_RV rv = store_object_get(o->slot->store, o->rowid, &cur);
+        if (rv == CKR_OK) {
+            rv = seal_row_digest(o->slot->rec.uuid, &cur, d);
+            store_record_free(&cur);
+            if (rv == CKR_OK && !memcmp(d, o->digest, 32)) {
+                o->version = o->slot->version;
+                return CKR_OK;
+            }
+        }
+    }
     objref_uncache(o);
     struct object_record r;
     CK_RV rv = store_object_get(o->slot->store, o->rowid, &r);
@@ -141,6 +153,7 @@ CK_RV objref_load(struct objref *o)
                       CKR_DEVICE_ERROR, false);
         }
         memcpy(o->uid, r.uid, sizeof o->uid);
+        memcpy(o->digest, r.digest, sizeof o->digest);
         o->is_private = r.is_private;
         store_record_free(&r);
     }
