@@ -36,13 +36,23 @@ static void pin_aad(uint8_t aad[24], const uint8_t uuid[16], enum pin_role role)
     memcpy(aad + 8, uuid, 16);
 }
 
+/* One PBKDF2 chain gives a 32-byte master; HKDF splits it into the verifier and the key that
+ * wraps the token key. (Asking PBKDF2 for 64 bytes would run two full chains, so the user
+ * would pay twice what someone testing guesses against the verifier pays.) */
 static CK_RV pin_derive(const struct pin_record *p, const CK_UTF8CHAR *pin, CK_ULONG pinlen,
                         uint8_t *out64)
 {
+    uint8_t *master = secmem_alloc(32);
+    if (!master)
+        return CKR_HOST_MEMORY;
+    CK_RV rv = CKR_OK;
     if (ossl_pbkdf2_sha256((const char *)pin, pinlen, p->salt, sizeof p->salt, p->iterations,
-                           out64, 64))
-        return CKR_GENERAL_ERROR;
-    return CKR_OK;
+                           master, 32) ||
+        ossl_hkdf_sha256(master, 32, "craton pin verifier v1", out64, 32) ||
+        ossl_hkdf_sha256(master, 32, "craton pin wrap v1", out64 + 32, 32))
+        rv = CKR_GENERAL_ERROR;
+    secmem_free(master);
+    return rv;
 }
 
 CK_RV seal_pin_set(struct pin_record *p, const uint8_t uuid[16], enum pin_role role,
@@ -59,8 +69,8 @@ CK_RV seal_pin_set(struct pin_record *p, const uint8_t uuid[16], enum pin_role r
     if (rv == CKR_OK)
         rv = pin_derive(&n, pin, pinlen, dk);
     if (rv == CKR_OK) {
-        /* The first half verifies the PIN; the second wraps the token key. PBKDF2 computes
-         * the halves independently, so a stored verifier tells nothing of the wrapping key. */
+        /* The first half verifies the PIN; the second wraps the token key. They come from one
+         * master through HKDF with different labels: the verifier tells nothing of the other. */
         memcpy(n.verifier, dk, 32);
         uint8_t aad[24];
         pin_aad(aad, uuid, role);

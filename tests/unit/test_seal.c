@@ -66,12 +66,15 @@ static void test_pin_iterations_honoured(void **state)
     struct pin_record p;
     assert_int_equal(seal_pin_set(&p, UUID, ROLE_SO, U_PIN("so-pin-1"), 1234, TK), CKR_OK);
     assert_int_equal(p.iterations, 1234);
-    /* The verifier is the first half of PBKDF2-HMAC-SHA256(pin, salt, iterations, 64). */
-    uint8_t dk[64];
-    assert_int_equal(ossl_pbkdf2_sha256("so-pin-1", 8, p.salt, 16, 1234, dk, 64), 0);
-    assert_memory_equal(p.verifier, dk, 32);
-    assert_int_equal(ossl_pbkdf2_sha256("so-pin-1", 8, p.salt, 16, 1233, dk, 64), 0);
-    assert_memory_not_equal(p.verifier, dk, 32);
+    /* The verifier is HKDF-SHA256(PBKDF2-HMAC-SHA256(pin, salt, iterations, 32), "craton pin
+     * verifier v1"): one PBKDF2 chain, split by HKDF. */
+    uint8_t dk[32], v[32];
+    assert_int_equal(ossl_pbkdf2_sha256("so-pin-1", 8, p.salt, 16, 1234, dk, 32), 0);
+    assert_int_equal(ossl_hkdf_sha256(dk, 32, "craton pin verifier v1", v, 32), 0);
+    assert_memory_equal(p.verifier, v, 32);
+    assert_int_equal(ossl_pbkdf2_sha256("so-pin-1", 8, p.salt, 16, 1233, dk, 32), 0);
+    assert_int_equal(ossl_hkdf_sha256(dk, 32, "craton pin verifier v1", v, 32), 0);
+    assert_memory_not_equal(p.verifier, v, 32);
     /* The stored count is the one used when checking. */
     uint8_t tk[32];
     assert_int_equal(seal_pin_check(&p, UUID, ROLE_SO, U_PIN("so-pin-1"), tk), CKR_OK);
@@ -82,8 +85,9 @@ static void test_pin_iterations_honoured(void **state)
     struct pin_record q;
     assert_int_equal(seal_pin_set(&q, UUID, ROLE_SO, U_PIN("so-pin-1"), 2000, TK), CKR_OK);
     assert_int_equal(q.iterations, 2000);
-    assert_int_equal(ossl_pbkdf2_sha256("so-pin-1", 8, q.salt, 16, 2000, dk, 64), 0);
-    assert_memory_equal(q.verifier, dk, 32);
+    assert_int_equal(ossl_pbkdf2_sha256("so-pin-1", 8, q.salt, 16, 2000, dk, 32), 0);
+    assert_int_equal(ossl_hkdf_sha256(dk, 32, "craton pin verifier v1", v, 32), 0);
+    assert_memory_equal(q.verifier, v, 32);
     assert_int_equal(seal_pin_check(&q, UUID, ROLE_SO, U_PIN("so-pin-1"), tk), CKR_OK);
     assert_memory_equal(tk, TK, 32);
 }
