@@ -450,10 +450,13 @@ CK_RV store_object_find(store_t *s, const struct find_filter *f, int64_t **ids, 
         char sql[512] = "SELECT id FROM objects WHERE 1";
         if (!f->include_private)
             strcat(sql, " AND private = 0");
+        /* With a label or an ID to go by, those indexes are the selective ones: the unary +
+         * keeps SQLite from scanning the class index instead (every key shares a class). */
+        bool narrow = f->has_label || f->has_id;
         if (f->has_class)
-            strcat(sql, " AND class = ?1");
+            strcat(sql, narrow ? " AND +class = ?1" : " AND class = ?1");
         if (f->has_key_type)
-            strcat(sql, " AND key_type = ?2");
+            strcat(sql, narrow ? " AND +key_type = ?2" : " AND key_type = ?2");
         if (f->has_label)
             strcat(sql, " AND label_ix IN (?3, ?4)");
         if (f->has_id)

@@ -159,7 +159,8 @@ static CK_RV op_init_locked(struct session *se, enum op_kind k, const CK_MECHANI
     op->updated = false;
     op->mech = m->mechanism;
     op->user = login_user(se->slot);
-    snprintf(op->uid, sizeof op->uid, "%s", k == OPK_DIGEST ? "" : uid_of(key) ? uid_of(key) : "");
+    const char *uid = k == OPK_DIGEST ? NULL : uid_of(key);
+    memcpy(op->uid, uid ? uid : "", uid ? sizeof op->uid : 1);
     return CKR_OK;
 }
 

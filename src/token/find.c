@@ -104,10 +104,10 @@ CK_RV tok_find_init(CK_SESSION_HANDLE h, const CK_ATTRIBUTE *t, CK_ULONG n)
             return CKR_ARGUMENTS_BAD;
     size_t cap = 0;
     CK_RV rv = find_token_objects(se, t, n, &cap);
-    for (size_t i = hmap_next(&g_mod.objects, 0); rv == CKR_OK && i < g_mod.objects.cap;
-         i = hmap_next(&g_mod.objects, i + 1)) {
-        struct objref *o = g_mod.objects.vals[i];
-        if (o->rowid > 0 || o->slot != se->slot || !objref_visible(o))
+    for (size_t i = hmap_next(&g_mod.session_objects, 0); rv == CKR_OK && i < g_mod.session_objects.cap;
+         i = hmap_next(&g_mod.session_objects, i + 1)) {
+        struct objref *o = g_mod.session_objects.vals[i];
+        if (o->slot != se->slot || !objref_visible(o))
             continue;
         if (raw_match(&o->attrs, t, n) && push(se, &cap, o->handle))
             rv = CKR_HOST_MEMORY;

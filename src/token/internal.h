@@ -87,6 +87,7 @@ struct module {
     size_t nslots;
     hmap_t sessions;           /* handle -> struct session */
     hmap_t objects;            /* handle -> struct objref */
+    hmap_t session_objects;    /* handle -> struct objref, session objects only (for finds) */
     hmap_t rows;               /* row key -> struct objref (token objects only) */
 };
 

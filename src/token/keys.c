@@ -11,16 +11,19 @@
 
 CK_RV key_lifecycle_ok(const attrs_t *a, bool protect)
 {
+    const attr_t *st = attrs_get(a, CKA_START_DATE);
+    const attr_t *en = attrs_get(a, CKA_END_DATE);
+    bool has_start = st && st->len == 8, has_end = protect && en && en->len == 8;
+    if (!has_start && !has_end)
+        return CKR_OK; /* most keys carry no dates: no clock reading on the hot path */
     char today[9];
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(today, sizeof today, "%Y%m%d", &tm);
-    const attr_t *st = attrs_get(a, CKA_START_DATE);
-    const attr_t *en = attrs_get(a, CKA_END_DATE);
-    if (st && st->len == 8 && memcmp(today, st->val, 8) < 0)
+    if (has_start && memcmp(today, st->val, 8) < 0)
         return CKR_KEY_FUNCTION_NOT_PERMITTED; /* not yet active */
-    if (protect && en && en->len == 8 && memcmp(today, en->val, 8) > 0)
+    if (has_end && memcmp(today, en->val, 8) > 0)
         return CKR_KEY_FUNCTION_NOT_PERMITTED; /* deactivated: processing only */
     return CKR_OK;
 }

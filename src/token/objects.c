@@ -37,6 +37,8 @@ static void objref_forget(struct objref *o)
     hmap_del(&g_mod.objects, o->handle);
     if (o->rowid > 0)
         hmap_del(&g_mod.rows, row_key(o->slot, o->rowid));
+    else
+        hmap_del(&g_mod.session_objects, o->handle);
     objref_free(o);
 }
 
@@ -284,6 +286,11 @@ CK_RV object_add(struct session *se, attrs_t *obj, CK_OBJECT_HANDLE *out)
     memcpy(o->uid, uid, sizeof o->uid);
     o->handle = handle_new(&g_mod.objects);
     if (!o->handle || hmap_put(&g_mod.objects, o->handle, o)) {
+        objref_free(o);
+        return CKR_HOST_MEMORY;
+    }
+    if (hmap_put(&g_mod.session_objects, o->handle, o)) {
+        hmap_del(&g_mod.objects, o->handle);
         objref_free(o);
         return CKR_HOST_MEMORY;
     }

@@ -34,7 +34,13 @@ LOG=/dev/null
 # show_log FILE: the last lines of a step's output, as TAP comments.
 show_log() {
     [ -n "${1:-}" ] && [ -s "$1" ] || return 0
-    tail -n "${CLIENT_LOG_LINES:-25}" "$1" | sed 's/^/#   /'
+    if grep -Eq '==ERROR: [A-Za-z]+Sanitizer|runtime error:' "$1"; then
+        # A sanitizer report: its head (what, where), not the shadow bytes.
+        grep -E -A "${CLIENT_LOG_LINES:-25}" -m 1 '==ERROR: [A-Za-z]+Sanitizer|runtime error:' "$1" |
+            head -n "${CLIENT_LOG_LINES:-25}" | sed 's/^/#   /'
+    else
+        tail -n "${CLIENT_LOG_LINES:-25}" "$1" | sed 's/^/#   /'
+    fi
 }
 
 ok() {
@@ -62,6 +68,7 @@ step() {
     new_log
     "$@" >"$LOG" 2>&1 </dev/null || rc=$?
     if [ $rc -eq 0 ]; then ok "$d" "$LOG"; else notok "$d (exit $rc)" "$LOG"; fi
+    grep '^# note:' "$LOG"
     return $rc
 }
 
@@ -199,7 +206,9 @@ client_init() {
         lib=$(ldd "$MODULE" 2>/dev/null | awk -v rt="$rt" '$1 ~ "^" rt "\\.so" {print $3}')
         [ -z "$lib" ] || pre=${pre:+$pre:}$lib
     done
+    ASAN_PRELOADED=
     if [ -n "$pre" ]; then
+        ASAN_PRELOADED=$pre
         export LD_PRELOAD=${LD_PRELOAD:+$LD_PRELOAD:}$pre
         export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0:handle_segv=0:allow_user_segv_handler=1"
     fi

@@ -45,6 +45,23 @@ step "p11tool --test-sign with the RSA key" pt --login --test-sign "$TOKEN_URI;o
 step "p11tool --test-sign with the EC key" pt --login --test-sign "$TOKEN_URI;object=ec;type=private"
 
 # ---- certtool with the token keys ------------------------------------------------
+# certtool_run OUTFILE ARGS...: certtool with the module.  With an ASan
+# runtime preloaded (a sanitizer build of the module), certtool 3.7 can hang
+# at exit, in libp11-kit's destructor (freelocale waits on glibc's locale
+# lock), after it has done its work -- with SoftHSM as well.  Such a hang
+# after a complete output file counts as done, with a note; any other hang
+# or failure does not.
+certtool_run() {
+    local out=$1 rc=0 t=60; shift
+    [ -z "$ASAN_PRELOADED" ] || t=12
+    rm -f "$out"
+    timeout "$t" certtool --provider "$MODULE" "$@" --outfile "$out" || rc=$?
+    if [ $rc -eq 124 ] && [ -n "$ASAN_PRELOADED" ] && grep -q -- "-----END " "$out" 2>/dev/null; then
+        echo "# note: certtool did not exit under the ASan preload; its output is complete"
+        return 0
+    fi
+    return $rc
+}
 cat >"$WORK/cert.tmpl" <<EOF
 cn = localhost
 organization = craton gnutls
@@ -60,18 +77,16 @@ ip_address = 127.0.0.1
 EOF
 for n in rsa ec; do
     step "certtool --generate-self-signed with the token $n key" \
-        certtool --provider "$MODULE" --generate-self-signed \
-            --load-privkey "$TOKEN_URI;object=$n;type=private" \
-            --template "$WORK/cert.tmpl" --outfile "$WORK/$n.crt"
+        certtool_run "$WORK/$n.crt" --generate-self-signed \
+            --load-privkey "$TOKEN_URI;object=$n;type=private" --template "$WORK/cert.tmpl"
     step "the $n certificate's signature verifies (openssl verify)" \
         openssl verify -x509_strict -CAfile "$WORK/$n.crt" "$WORK/$n.crt"
     check "the $n certificate holds the token's public key" \
         same_pubkey "$WORK/$n.crt" "$WORK/$n.pub"
 done
 step "certtool --generate-request with the token RSA key" \
-    certtool --provider "$MODULE" --generate-request \
-        --load-privkey "$TOKEN_URI;object=rsa;type=private" \
-        --template "$WORK/cert.tmpl" --outfile "$WORK/rsa.csr"
+    certtool_run "$WORK/rsa.csr" --generate-request \
+        --load-privkey "$TOKEN_URI;object=rsa;type=private" --template "$WORK/cert.tmpl"
 step "the request's signature verifies (openssl req -verify)" \
     openssl req -in "$WORK/rsa.csr" -verify -noout
 
@@ -87,6 +102,8 @@ check "exported certificate equals the one written" cmp "$WORK/rsa.crt.der" "$WO
 
 # ---- TLS: gnutls-serv with the token keys -------------------------------------------
 # tls DESC CERT KEY-URI CAFILE SIG-REGEX [gnutls-cli ARGS...]
+# gnutls-cli never loads the module, so it runs without an ASan preload (see
+# certtool_run).
 tls() {
     local d=$1 cert=$2 key=$3 ca=$4 sigre=$5 port srv word srvlog; shift 5
     word=$(rand_token)
@@ -104,7 +121,7 @@ tls() {
     fi
     step "gnutls-cli completes a TLS handshake ($d)" \
         sh -c 'w=$1 p=$2 ca=$3; shift 3; { echo "$w"; sleep 2; } |
-               timeout 30 gnutls-cli -p "$p" --x509cafile "$ca" "$@" 127.0.0.1' \
+               timeout 30 env -u LD_PRELOAD gnutls-cli -p "$p" --x509cafile "$ca" "$@" 127.0.0.1' \
            sh "$word" "$port" "$ca" "$@"
     grep_log "gnutls-cli says the handshake completed ($d)" "Handshake was completed"
     grep_log "gnutls-cli verified the certificate ($d)" "The certificate is trusted"

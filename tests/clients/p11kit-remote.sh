@@ -34,8 +34,12 @@ token_setup
 
 # rt ARGS...: pkcs11-tool through p11-kit's client module, on our token.
 SOCK="$WORK/p11kit.sock"
+# The clients load only p11-kit's module, never the one under test, so an
+# ASan build's runtime is not preloaded into them (p11-kit 0.24's client
+# reads past pkcs11-tool's mechanism array when it drops mechanisms its RPC
+# cannot carry, which ASan would report as theirs).
 rt() {
-    P11_KIT_SERVER_ADDRESS="unix:path=$SOCK" \
+    env -u LD_PRELOAD P11_KIT_SERVER_ADDRESS="unix:path=$SOCK" \
         pkcs11-tool --module "$CLIENT_SO" --token-label "$LABEL" "$@"
 }
 
@@ -59,7 +63,7 @@ fi
 grep_log "p11-kit server prints the address to use" "P11_KIT_SERVER_ADDRESS=unix:path=$SOCK" "$SRVLOG"
 
 step "pkcs11-tool via p11-kit-client.so lists the remote token" \
-    env P11_KIT_SERVER_ADDRESS="unix:path=$SOCK" pkcs11-tool --module "$CLIENT_SO" --list-slots
+    env -u LD_PRELOAD P11_KIT_SERVER_ADDRESS="unix:path=$SOCK" pkcs11-tool --module "$CLIENT_SO" --list-slots
 grep_log "the token label comes through" "token label +: $LABEL\$"
 step "remote login and object listing" rt --login --pin "$PIN" --list-objects
 grep_log "the RSA private key is seen remotely" "label: +rsa\$"
