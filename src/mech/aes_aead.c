@@ -68,8 +68,12 @@ CK_RV sym_aead_start(const struct mech_def *d, CK_FLAGS fn, const struct aead_se
         *q++ = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, NULL, s->taglen);
     *q = OSSL_PARAM_construct_end();
     rv = CKR_FUNCTION_FAILED;
-    if (!EVP_CipherInit_ex2(a->ev, s->cipher, NULL, NULL, a->enc, p) ||
-        !EVP_CipherInit_ex2(a->ev, NULL, s->key, s->iv, a->enc, NULL))
+    /* The common case (a 12-byte GCM or ChaCha20-Poly1305 nonce) is each cipher's default:
+     * one init, no parameters to parse. Others set the length before the key and IV. */
+    bool dflt = s->kind != AEAD_CCM && ivlen == 12;
+    if (dflt ? !EVP_CipherInit_ex2(a->ev, s->cipher, s->key, s->iv, a->enc, NULL)
+             : (!EVP_CipherInit_ex2(a->ev, s->cipher, NULL, NULL, a->enc, p) ||
+                !EVP_CipherInit_ex2(a->ev, NULL, s->key, s->iv, a->enc, NULL)))
         goto fail;
     if (s->kind == AEAD_CCM) {
         if (s->aadlen && !(a->aad = OPENSSL_memdup(s->aad, s->aadlen))) {
