@@ -48,7 +48,7 @@ CK_EXPORT CK_RV C_GetInfo(CK_INFO_PTR pInfo)
     pInfo->cryptokiVersion.minor = 0;
     pad(pInfo->manufacturerID, sizeof pInfo->manufacturerID, "Craton project");
     pad(pInfo->libraryDescription, sizeof pInfo->libraryDescription,
-        tok_fips_mode() ? "Craton soft token (FIPS-approved only)" : "Craton PKCS#11 soft token");
+        tok_fips_mode() ? "Craton (FIPS-approved only)" : "Craton PKCS#11 soft token");
     pInfo->libraryVersion.major = CRATON_VERSION_MAJOR;
     pInfo->libraryVersion.minor = CRATON_VERSION_MINOR;
     return CKR_OK;

@@ -515,7 +515,8 @@ static const struct mech_family ecdh = {
 static const struct mech_def ec_defs[] = {
     { CKM_EC_KEY_PAIR_GEN, 256, 521, CKF_GENERATE_KEY_PAIR | ECF, CKK_EC, &ec_keygen, 0, true },
     { CKM_ECDSA, 256, 521, SV | ECF, CKK_EC, &ecdsa_raw, 0, true },
-    ECDSA_H(CKM_ECDSA_SHA1, CKM_SHA_1),
+    /* SHA-1 signatures are not approved for new signatures (SP 800-131A). */
+    { CKM_ECDSA_SHA1, 256, 521, SV | ECF, CKK_EC, &ecdsa_hashed, CKM_SHA_1, false },
     ECDSA_H(CKM_ECDSA_SHA224, CKM_SHA224),
     ECDSA_H(CKM_ECDSA_SHA256, CKM_SHA256),
     ECDSA_H(CKM_ECDSA_SHA384, CKM_SHA384),

@@ -696,6 +696,8 @@ static CK_RV simple_derive(const struct mech_def *d, const CK_MECHANISM *m,
     size_t n = 0;
     if ((rv = simple_len(key, avail, d->arg != K_EXTRACT, &n)) != CKR_OK)
         return rv;
+    if (d->arg == K_EXTRACT && bl == 0)
+        return CKR_KEY_SIZE_RANGE; /* no bits to extract from an empty key */
     uint8_t *out = secmem_alloc(avail ? avail : 1);
     if (!out)
         return CKR_HOST_MEMORY;
@@ -715,11 +717,7 @@ static CK_RV simple_derive(const struct mech_def *d, const CK_MECHANISM *m,
             out[i] = bv[i] ^ data[i];
         break;
     default: { /* extract: bits b[bit..] with b0 the first byte's MSB, wrapping around */
-        size_t total = bl * 8;
-        if (!total) {
-            rv = CKR_MECHANISM_PARAM_INVALID;
-            break;
-        }
+        size_t total = bl * 8; /* non-zero: empty keys were refused above */
         for (size_t i = 0; i < n; i++) {
             uint8_t byte = 0;
             for (size_t j = 0; j < 8; j++) {

@@ -656,7 +656,8 @@ static const struct mech_def rsa_defs[] = {
     { CKM_RSA_PKCS_PSS, MINB, MAXB, SV, CKK_RSA, &rsa_single, ARG(K_PSS, 0), true },
     { CKM_RSA_PKCS_OAEP, MINB, MAXB, CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP, CKK_RSA,
       &rsa_single, ARG(K_OAEP, 0), true },
-    HASHED(CKM_SHA1_RSA_PKCS, K_PKCS, CKM_SHA_1, true),
+    /* SHA-1 signatures are not approved for new signatures (SP 800-131A). */
+    HASHED(CKM_SHA1_RSA_PKCS, K_PKCS, CKM_SHA_1, false),
     HASHED(CKM_SHA224_RSA_PKCS, K_PKCS, CKM_SHA224, true),
     HASHED(CKM_SHA256_RSA_PKCS, K_PKCS, CKM_SHA256, true),
     HASHED(CKM_SHA384_RSA_PKCS, K_PKCS, CKM_SHA384, true),
@@ -665,7 +666,7 @@ static const struct mech_def rsa_defs[] = {
     HASHED(CKM_SHA3_256_RSA_PKCS, K_PKCS, CKM_SHA3_256, true),
     HASHED(CKM_SHA3_384_RSA_PKCS, K_PKCS, CKM_SHA3_384, true),
     HASHED(CKM_SHA3_512_RSA_PKCS, K_PKCS, CKM_SHA3_512, true),
-    HASHED(CKM_SHA1_RSA_PKCS_PSS, K_PSS, CKM_SHA_1, true),
+    HASHED(CKM_SHA1_RSA_PKCS_PSS, K_PSS, CKM_SHA_1, false),
     HASHED(CKM_SHA224_RSA_PKCS_PSS, K_PSS, CKM_SHA224, true),
     HASHED(CKM_SHA256_RSA_PKCS_PSS, K_PSS, CKM_SHA256, true),
     HASHED(CKM_SHA384_RSA_PKCS_PSS, K_PSS, CKM_SHA384, true),

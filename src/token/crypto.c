@@ -63,6 +63,17 @@ CK_RV rsa_bits(const attrs_t *a, CK_ULONG *bits)
     return CKR_OK;
 }
 
+/* Key-size policy for a key about to be used: RSA moduli within [policy] rsa_min_bits..16384. */
+CK_RV key_policy_ok(const attrs_t *a)
+{
+    CK_ULONG bits;
+    CK_RV rv;
+    if (obj_keytype(a) == CKK_RSA &&
+        ((rv = rsa_bits(a, &bits)) != CKR_OK || (rv = policy_rsa_bits(bits)) != CKR_OK))
+        return rv;
+    return CKR_OK;
+}
+
 CK_RV key_allows_mech(const attrs_t *a, CK_MECHANISM_TYPE m)
 {
     const attr_t *al = attrs_get(a, CKA_ALLOWED_MECHANISMS);
@@ -136,9 +147,7 @@ static CK_RV op_init_locked(struct session *se, enum op_kind k, const CK_MECHANI
             return CKR_KEY_TYPE_INCONSISTENT;
         if ((rv = class_fits(cls, k)) != CKR_OK)
             return rv;
-        CK_ULONG bits;
-        if (obj_keytype(&o->attrs) == CKK_RSA &&
-            ((rv = rsa_bits(&o->attrs, &bits)) != CKR_OK || (rv = policy_rsa_bits(bits)) != CKR_OK))
+        if ((rv = key_policy_ok(&o->attrs)) != CKR_OK)
             return rv;
         rv = key_lifecycle_ok(&o->attrs, k == OPK_ENCRYPT || k == OPK_SIGN || k == OPK_SIGNREC);
         if (rv != CKR_OK)

@@ -26,6 +26,7 @@ CK_RV tok_context_login(struct session *se);
 const struct mech_def *policy_mech(CK_MECHANISM_TYPE type, CK_FLAGS need);
 CK_RV policy_rsa_bits(CK_ULONG bits);
 CK_RV rsa_bits(const attrs_t *a, CK_ULONG *bits);
+CK_RV key_policy_ok(const attrs_t *a);
 
 /* Shared key checks. */
 CK_RV key_allows_mech(const attrs_t *a, CK_MECHANISM_TYPE m);

@@ -148,7 +148,11 @@ static CK_RV wrap_key_impl(CK_SESSION_HANDLE h, const CK_MECHANISM *m, CK_OBJECT
         return CKR_WRAPPING_KEY_HANDLE_INVALID;
     if (rv != CKR_OK)
         return rv;
-    if ((rv = key_lifecycle_ok(&w->attrs, true)) != CKR_OK)
+    if ((rv = key_lifecycle_ok(&w->attrs, true)) != CKR_OK || (rv = key_policy_ok(&w->attrs)) != CKR_OK)
+        return rv;
+    /* A GCM wrap is a GCM encryption under the wrapping key: counted, and with the
+     * generated-IV policy its IV comes from the token. */
+    if (m->mechanism == CKM_AES_GCM && out && (rv = gcm_account(se, w, m)) != CKR_OK)
         return rv;
     rv = key_for_use(se, key, 0, CK_UNAVAILABLE_INFORMATION, &k);
     if (rv != CKR_OK)
@@ -193,7 +197,7 @@ static CK_RV unwrap_key_impl(CK_SESSION_HANDLE h, const CK_MECHANISM *m, CK_OBJE
         return CKR_UNWRAPPING_KEY_HANDLE_INVALID;
     if (rv != CKR_OK)
         return rv;
-    if ((rv = key_lifecycle_ok(&u->attrs, false)) != CKR_OK)
+    if ((rv = key_lifecycle_ok(&u->attrs, false)) != CKR_OK || (rv = key_policy_ok(&u->attrs)) != CKR_OK)
         return rv;
     attrs_t obj;
     rv = build(se, t, n, TMPL_UNWRAP, CK_UNAVAILABLE_INFORMATION, CK_UNAVAILABLE_INFORMATION,

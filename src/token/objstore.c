@@ -2,6 +2,7 @@
  * integrity accumulator change together or not at all. */
 #include "token/objstore.h"
 #include "base/log.h"
+#include "base/mem.h"
 
 #include <string.h>
 
@@ -24,7 +25,7 @@ static CK_RV begin_write(struct slot *s)
     uint8_t mac[32];
     if (rv == CKR_OK)
         rv = seal_acc_mac(s->keys, s->rec.acc, s->rec.objects, mac);
-    if (rv == CKR_OK && memcmp(mac, s->rec.acc_mac, 32) != 0) {
+    if (rv == CKR_OK && !secmem_equal(mac, s->rec.acc_mac, 32)) {
         LOG_ERR("token row of slot %lu was changed outside the module", (unsigned long)s->id);
         rv = CKR_DEVICE_ERROR;
     }
