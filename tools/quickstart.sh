@@ -9,7 +9,7 @@ what=${1:-demo}
 
 BUILD_DEPS="build-essential cmake pkg-config libssl-dev libsqlite3-dev libsodium-dev libinih-dev libcmocka-dev openssl"
 # Real PKCS#11 clients the tests drive (tests skip, never fail, where one is missing).
-TEST_DEPS="opensc libnss3-tools gnutls-bin p11-kit p11-kit-modules libengine-pkcs11-openssl softhsm2 util-linux procps valgrind sqlite3 cppcheck clang-tidy openjdk-17-jdk-headless"
+TEST_DEPS="opensc libnss3-tools gnutls-bin p11-kit p11-kit-modules libengine-pkcs11-openssl softhsm2 util-linux procps valgrind sqlite3 cppcheck clang-tidy openjdk-17-jdk-headless openssh-server openssh-client"
 
 sudo_cmd() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -21,7 +21,16 @@ install_missing() {
     if [ ${#missing[@]} -gt 0 ]; then
         echo "installing: ${missing[*]}"
         sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get update -q
+        # Packages such as openssh-server would start a system service on install; the tests
+        # start their own private instances, so no service is started (policy-rc.d, 101).
+        local policy=/usr/sbin/policy-rc.d added=0
+        if [ ! -e "$policy" ]; then
+            printf '#!/bin/sh\nexit 101\n' | sudo_cmd tee "$policy" >/dev/null
+            sudo_cmd chmod 755 "$policy"
+            added=1
+        fi
         sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+        [ $added -eq 1 ] && sudo_cmd rm -f "$policy"
     fi
 }
 

@@ -717,7 +717,11 @@ static CK_RV simple_derive(const struct mech_def *d, const CK_MECHANISM *m,
             out[i] = bv[i] ^ data[i];
         break;
     default: { /* extract: bits b[bit..] with b0 the first byte's MSB, wrapping around */
-        size_t total = bl * 8; /* non-zero: empty keys were refused above */
+        size_t total = bl * 8;
+        if (total == 0) { /* refused above already; said again for the analyser */
+            n = 0;
+            break;
+        }
         for (size_t i = 0; i < n; i++) {
             uint8_t byte = 0;
             for (size_t j = 0; j < 8; j++) {
