@@ -39,11 +39,8 @@ void *hmap_get(const hmap_t *m, uint64_t key)
     }
 }
 
-static int grow(hmap_t *m)
+static int rebuild(hmap_t *m, size_t ncap)
 {
-    size_t ncap = m->cap ? m->cap * 2 : 64;
-    if (m->n * 4 < m->cap)
-        ncap = m->cap; /* mostly tombstones: rebuild at the same size */
     uint64_t *nk = calloc(ncap, sizeof *nk);
     void **nv = calloc(ncap, sizeof *nv);
     if (!nk || !nv) {
@@ -67,6 +64,24 @@ static int grow(hmap_t *m)
     m->cap = ncap;
     m->tomb = 0;
     return 0;
+}
+
+static int grow(hmap_t *m)
+{
+    size_t ncap = m->cap ? m->cap * 2 : 64;
+    if (m->n * 4 < m->cap)
+        ncap = m->cap; /* mostly tombstones: rebuild at the same size */
+    return rebuild(m, ncap);
+}
+
+void hmap_compact(hmap_t *m)
+{
+    if (m->cap <= 64 || m->n * 8 > m->cap)
+        return;
+    size_t ncap = 64;
+    while (ncap < m->n * 4)
+        ncap *= 2;
+    rebuild(m, ncap); /* on failure the map simply stays as it was */
 }
 
 int hmap_put(hmap_t *m, uint64_t key, void *val)

@@ -99,6 +99,7 @@ CK_RV tok_find_init(CK_SESSION_HANDLE h, const CK_ATTRIBUTE *t, CK_ULONG n)
         return CKR_SESSION_HANDLE_INVALID;
     if (se->find_active)
         return CKR_OPERATION_ACTIVE;
+    hmap_compact(&g_mod.session_objects);
     for (CK_ULONG i = 0; i < n; i++)
         if (t[i].ulValueLen && !t[i].pValue)
             return CKR_ARGUMENTS_BAD;

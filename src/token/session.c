@@ -65,6 +65,8 @@ CK_RV tok_open_session(CK_SLOT_ID id, CK_FLAGS flags, CK_SESSION_HANDLE *h)
         return CKR_SESSION_READ_WRITE_SO_EXISTS;
     if (g_mod.sessions.n >= g_mod.cfg.max_sessions)
         return CKR_SESSION_COUNT;
+    hmap_compact(&g_mod.sessions); /* safe points: no iteration runs across these calls */
+    hmap_compact(&g_mod.objects);
     struct session *se = calloc(1, sizeof *se);
     if (!se)
         return CKR_HOST_MEMORY;
