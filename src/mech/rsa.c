@@ -70,8 +70,8 @@ static CK_RV oaep_params(const CK_MECHANISM *m, size_t k, struct rsa_params *p)
     /* CKZ_DATA_SPECIFIED is the only source; some clients leave it 0 with no label. */
     if (op->source != CKZ_DATA_SPECIFIED && !(op->source == 0 && op->ulSourceDataLen == 0))
         return CKR_MECHANISM_PARAM_INVALID;
-    if (op->ulSourceDataLen && !op->pSourceData)
-        return CKR_MECHANISM_PARAM_INVALID;
+    if ((op->ulSourceDataLen && !op->pSourceData) || op->ulSourceDataLen > (1u << 20))
+        return CKR_MECHANISM_PARAM_INVALID; /* a label is hashed once; 1 MiB is plenty */
     p->md = asym_md_name(op->hashAlg);
     p->mgf1 = asym_md_name(mh);
     p->hlen = (size_t)EVP_MD_get_size(md);

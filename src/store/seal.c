@@ -4,6 +4,7 @@
 #include "base/ossl.h"
 #include "object/schema.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,6 +106,8 @@ CK_RV seal_pin_check(const struct pin_record *p, const uint8_t uuid[16], enum pi
 CK_RV seal_index(const struct seal_keys *k, char what, const void *val, size_t len,
                  uint8_t out[32])
 {
+    if (len >= SIZE_MAX / 2)
+        return CKR_ATTRIBUTE_VALUE_INVALID;
     uint8_t *buf = malloc(len + 1);
     if (!buf)
         return CKR_HOST_MEMORY;

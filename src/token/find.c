@@ -2,6 +2,7 @@
  * then an exact match on each candidate's authenticated attributes. */
 #include "token/objstore.h"
 #include "token/token.h"
+#include "object/template.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -100,9 +101,16 @@ CK_RV tok_find_init(CK_SESSION_HANDLE h, const CK_ATTRIBUTE *t, CK_ULONG n)
     if (se->find_active)
         return CKR_OPERATION_ACTIVE;
     hmap_compact(&g_mod.session_objects);
-    for (CK_ULONG i = 0; i < n; i++)
+    /* A search template is matched, never stored, but it obeys the same size limits as any
+     * other template: its label or ID is hashed for the private-object index. */
+    if (n > TMPL_MAX_ATTRS)
+        return CKR_TEMPLATE_INCONSISTENT;
+    for (CK_ULONG i = 0; i < n; i++) {
         if (t[i].ulValueLen && !t[i].pValue)
             return CKR_ARGUMENTS_BAD;
+        if (t[i].ulValueLen > TMPL_MAX_VALUE)
+            return CKR_ATTRIBUTE_VALUE_INVALID;
+    }
     size_t cap = 0;
     CK_RV rv = find_token_objects(se, t, n, &cap);
     for (size_t i = hmap_next(&g_mod.session_objects, 0); rv == CKR_OK && i < g_mod.session_objects.cap;

@@ -64,8 +64,8 @@ static CK_RV build(struct session *se, const CK_ATTRIBUTE *t, CK_ULONG n, enum t
         return rv;
     if (key)
         rv = merge_required(&in, key, required);
-    if (rv == CKR_OK)
-        rv = tmpl_build(&in, op, cls, kt, se->slot->login == LOGIN_SO, obj);
+    if (rv == CKR_OK && (rv = tmpl_build(&in, op, cls, kt, se->slot->login == LOGIN_SO, obj)) != CKR_OK)
+        attrs_free(obj); /* tmpl_build may fail after storing some attributes */
     attrs_free(&in);
     if (rv == CKR_OK) {
         rv = object_write_allowed(se, attrs_bool(obj, CKA_TOKEN, false),

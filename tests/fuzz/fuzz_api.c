@@ -13,8 +13,6 @@
  * templates may carry absurd lengths, which the library must refuse (template.h's limits). */
 #include "fuzz_mech.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define MAX_CALLS 48
 #define MAX_SESS 8
@@ -136,10 +134,7 @@ static void reinit_token(void)
 static void cleanup(void)
 {
     C_Finalize(NULL);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "fuzz_api: could not remove %s\n", g_dir);
+    nftw(g_dir, fz_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -147,10 +142,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     g_verbose = getenv("FUZZ_VERBOSE") != NULL;
-    snprintf(g_dir, sizeof g_dir, "%s/craton-fuzz-api-XXXXXX",
-             access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-    if (!mkdtemp(g_dir))
-        abort();
+    fuzz_tmpdir("api", g_dir, sizeof g_dir);
     char path[512], tokens[512];
     snprintf(path, sizeof path, "%s/craton.conf", g_dir);
     snprintf(tokens, sizeof tokens, "%s/tokens", g_dir);

@@ -15,7 +15,6 @@
 #include "fuzz_util.h"
 
 #include <sqlite3.h>
-#include <unistd.h>
 
 #include "base/mem.h"
 #include "base/ossl.h"
@@ -299,10 +298,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (!g_keys)
         abort();
     /* A real token database (in /dev/shm when there is one: no disk I/O per input). */
-    snprintf(g_dir, sizeof g_dir, "%s/craton-fuzz-blob-XXXXXX",
-             access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-    if (!mkdtemp(g_dir))
-        abort();
+    fuzz_tmpdir("blob", g_dir, sizeof g_dir);
     char path[512];
     snprintf(path, sizeof path, "%s/t.db", g_dir);
     if (store_open(path, true, false, false, &g_store) != CKR_OK || store_begin(g_store) != CKR_OK ||

@@ -2,12 +2,19 @@
  * exactly sized allocations (so ASan sees any over-read), and a CK_ATTRIBUTE decoder. */
 #ifndef CRATON_FUZZ_UTIL_H
 #define CRATON_FUZZ_UTIL_H
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include "pkcs11.h"
 
@@ -91,6 +98,45 @@ static inline void arena_free(struct arena *a)
     for (size_t i = 0; i < a->n; i++)
         free(a->ptr[i]);
     a->n = 0;
+}
+
+/* ---- a private directory per process ------------------------------------------------------ */
+
+static inline int fz_rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(p);
+}
+
+/* Makes <base>/craton-fuzz-<tag>-<pid>-XXXXXX under /dev/shm (no disk I/O) or /tmp, after
+ * removing the directories of earlier runs whose process is gone (libFuzzer often ends a
+ * process with _Exit, so atexit handlers cannot be relied on). Aborts on failure. */
+static inline void fuzz_tmpdir(const char *tag, char *out, size_t len)
+{
+    const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "craton-fuzz-%s-", tag);
+    DIR *d = opendir(base);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0)
+            continue;
+        long pid = strtol(e->d_name + strlen(prefix), NULL, 10);
+        if (pid <= 0 || (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+            continue;
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", base, e->d_name);
+        nftw(path, fz_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    }
+    if (d)
+        closedir(d);
+    snprintf(out, len, "%s/%s%ld-XXXXXX", base, prefix, (long)getpid());
+    if (!mkdtemp(out)) {
+        fprintf(stderr, "fuzz: cannot make %s\n", out);
+        abort();
+    }
 }
 
 /* ---- values from small tables, so that decoded templates often make sense ----------------- */
