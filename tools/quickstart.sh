@@ -9,7 +9,7 @@ what=${1:-demo}
 
 BUILD_DEPS="build-essential cmake pkg-config libssl-dev libsqlite3-dev libsodium-dev libinih-dev libcmocka-dev openssl"
 # Real PKCS#11 clients the tests drive (tests skip, never fail, where one is missing).
-TEST_DEPS="opensc libnss3-tools gnutls-bin p11-kit p11-kit-modules libengine-pkcs11-openssl softhsm2 util-linux procps valgrind sqlite3 cppcheck clang-tidy openjdk-17-jdk-headless openssh-server openssh-client"
+TEST_DEPS="opensc libnss3-tools gnutls-bin p11-kit p11-kit-modules libengine-pkcs11-openssl softhsm2 util-linux procps valgrind sqlite3 cppcheck clang-tidy openjdk-17-jdk-headless openssh-server openssh-client clang libclang-rt-14-dev"
 
 sudo_cmd() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -53,6 +53,11 @@ test)
     # The same suite under AddressSanitizer and UndefinedBehaviorSanitizer.
     build build-asan -DASAN=ON
     (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j2)
+    # The threaded tests under ThreadSanitizer.
+    build build-tsan -DTSAN=ON
+    (cd build-tsan && ctest --output-on-failure -R 'integration\.(threads|concurrency|session|fork)')
+    # Every fuzz target for a bounded time, after replaying the saved regression inputs.
+    tests/fuzz/run.sh "${FUZZ_SECONDS:-45}"
     ;;
 *)
     echo "usage: $0 demo|test" >&2
