@@ -26,9 +26,14 @@ hex() { od -An -tx1 "$1" | tr -d ' \n'; }
 unhex() { local h; h=$(tr -d ' \n'); printf '%b' "$(sed 's/../\\x&/g' <<<"$h")"; }
 # flip_byte FILE OFFSET: XOR one byte of FILE with 0x01, in place.
 flip_byte() {
-    local b
-    b=$(od -An -tu1 -j "$2" -N 1 "$1" | tr -d ' ')
-    printf "\\$(printf '%03o' $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+    # od and dd run without the sanitizer preload (dd aborts under the ASan runtime), and a
+    # flip that did not happen fails loudly rather than passing as "accepted".
+    local b a
+    b=$(env -u LD_PRELOAD od -An -tu1 -j "$2" -N 1 "$1" | tr -d ' ')
+    printf "\\$(printf '%03o' $((b ^ 1)))" |
+        env -u LD_PRELOAD dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+    a=$(env -u LD_PRELOAD od -An -tu1 -j "$2" -N 1 "$1" | tr -d ' ')
+    [ -n "$b" ] && [ "$a" = "$((b ^ 1))" ] || { echo "flip_byte: $1 unchanged" >&2; return 1; }
 }
 
 # pkcs11-tool 0.23 --verify exits 0 after "Invalid signature": judge by its message.

@@ -10,6 +10,16 @@ work=$(mktemp -d /tmp/craton-p11test.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 printf '[pin]\npbkdf2_iterations = 1000\n[audit]\nsync = none\n' > "$work/craton.conf"
 export CRATON_CONFIG=$work/craton.conf CRATON_TOKEN_DIR=$work/tokens
+# An ASan/UBSan build of the module needs its runtimes preloaded into the uninstrumented tool.
+pre=
+for rt in libasan libubsan; do
+    lib=$(ldd "$module" 2>/dev/null | awk -v rt="$rt" '$1 ~ "^" rt "\\.so" {print $3}')
+    [ -z "$lib" ] || pre=${pre:+$pre:}$lib
+done
+if [ -n "$pre" ]; then
+    export LD_PRELOAD=$pre
+    export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0:handle_segv=0:allow_user_segv_handler=1"
+fi
 p() { pkcs11-tool --module "$module" "$@"; }
 pass=0 fail=0 n=0
 check() { # name, command...

@@ -12,25 +12,6 @@
 
 static const char WRONG_PIN[] = "WrongPin-Zq8Xv";
 
-static int setup(void **state)
-{
-    h_env *env = calloc(1, sizeof *env);
-    if (!env || h_env_create(env, 10)) {
-        free(env);
-        return -1;
-    }
-    *state = env;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)F->C_Finalize(NULL);
-    h_env_destroy(*state);
-    free(*state);
-    return 0;
-}
-
 static void audit_path(const h_env *env, CK_SLOT_ID slot, char *out, size_t n)
 {
     snprintf(out, n, "%s/slot-%lu.audit", env->token_dir, (unsigned long)slot);
@@ -89,7 +70,7 @@ static CK_OBJECT_HANDLE hmac_key(CK_SESSION_HANDLE s)
 
 static void test_calls_leave_records(void **state)
 {
-    h_env *env = *state;
+    h_env *env = &((h_fixture *)*state)->env;
     CK_SLOT_ID slot;
     CK_SESSION_HANDLE s;
     assert_int_equal(h_setup_token(&slot), CKR_OK);
@@ -138,7 +119,7 @@ static void break_log(const h_env *env, CK_SLOT_ID slot)
 
 static void test_unwritable_log_fails_the_call(void **state)
 {
-    h_env *env = *state;
+    h_env *env = &((h_fixture *)*state)->env;
     CK_SLOT_ID slot;
     CK_SESSION_HANDLE s;
     assert_int_equal(h_setup_token(&slot), CKR_OK);
@@ -164,8 +145,10 @@ int main(void)
 {
     h_load();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_calls_leave_records, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unwritable_log_fails_the_call, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_calls_leave_records, h_fixture_setup_bare,
+                                        h_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_unwritable_log_fails_the_call, h_fixture_setup_bare,
+                                        h_fixture_teardown),
     };
     return cmocka_run_group_tests_name("audit_trail", tests, NULL, NULL);
 }

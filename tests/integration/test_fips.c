@@ -174,7 +174,7 @@ static void exercise(CK_SLOT_ID slot, bool fips, bool have_chacha)
  * and the non-approved mechanisms cannot be started by any other path. */
 static void test_approved_only(void **state)
 {
-    h_env *env = *state;
+    h_env *env = &((h_fixture *)*state)->env;
     CK_SLOT_ID slot;
     assert_int_equal(h_setup_token(&slot), CKR_OK);
     /* Normal mode: everything is listed, and the description does not claim FIPS. */
@@ -211,7 +211,7 @@ static void test_approved_only(void **state)
 /* SP 800-131A: no RSA key below 2048 bits in FIPS mode, whether made there or brought in. */
 static void test_rsa_below_2048(void **state)
 {
-    h_env *env = *state;
+    h_env *env = &((h_fixture *)*state)->env;
     CK_SLOT_ID slot;
     CK_SESSION_HANDLE s;
     CK_OBJECT_HANDLE pub, priv;
@@ -251,33 +251,16 @@ static void test_rsa_below_2048(void **state)
     assert_int_equal(F->C_Finalize(NULL), CKR_OK);
 }
 
-/* Each test gets a fresh environment; the teardown finalizes even after a failed assertion,
- * so one failure does not cascade into the next test. */
-static int setup(void **state)
-{
-    h_env *env = calloc(1, sizeof *env);
-    if (!env || h_env_create(env, 10)) {
-        free(env);
-        return -1;
-    }
-    *state = env;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)F->C_Finalize(NULL);
-    h_env_destroy(*state);
-    free(*state);
-    return 0;
-}
-
+/* Each test gets a fresh environment (h_fixture_setup_bare); h_fixture_teardown finalizes even
+ * after a failed assertion, so one failure does not cascade into the next test. */
 int main(void)
 {
     h_load();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_approved_only, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rsa_below_2048, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_approved_only, h_fixture_setup_bare,
+                                        h_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_rsa_below_2048, h_fixture_setup_bare,
+                                        h_fixture_teardown),
     };
     return cmocka_run_group_tests_name("fips", tests, NULL, NULL);
 }

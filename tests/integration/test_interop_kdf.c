@@ -5,7 +5,7 @@
  * == PKCS5_PBKDF2_HMAC; SP 800-108 counter and feedback KDFs == EVP_KDF "KBKDF" with the same
  * label/context layout. Derived keys are made extractable and not sensitive, and their value
  * read back. A failing case is reported with its mechanism and the other cases still run. */
-#include "harness.h"
+#include "interop_util.h"
 
 #include <openssl/core_names.h>
 #include <openssl/err.h>
@@ -14,50 +14,7 @@
 #include <openssl/rand.h>
 #include <string.h>
 
-static h_env env;
-static CK_SLOT_ID slot;
-static CK_SESSION_HANDLE S;
-static int g_fail;
-static const char *g_what = "";
-
-#define NOTE_FAIL(...)                                                                             \
-    do {                                                                                           \
-        print_error("FAIL %s:%d [%s] ", __FILE__, __LINE__, g_what);                               \
-        print_error(__VA_ARGS__);                                                                  \
-        print_error("\n");                                                                         \
-        g_fail++;                                                                                  \
-    } while (0)
-/* Soft checks: report the failing case and leave it (the other cases still run). */
-#define EXPECT(cond, ...)                                                                          \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            NOTE_FAIL(__VA_ARGS__);                                                                \
-            ERR_clear_error();                                                                     \
-            goto out;                                                                              \
-        }                                                                                          \
-    } while (0)
-#define EXPECT_RV(expr, exp)                                                                       \
-    do {                                                                                           \
-        CK_RV r__ = (expr);                                                                        \
-        if (r__ != (CK_RV)(exp)) {                                                                 \
-            NOTE_FAIL("%s = %s, expected %s", #expr, h_rv(r__), h_rv(exp));                        \
-            goto out;                                                                              \
-        }                                                                                          \
-    } while (0)
-
-static CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-
-/* ---- token helpers ------------------------------------------------------------------- */
-
 /* ---- token helpers ----------------------------------------------------------------------- */
-
-static CK_ULONG get_attr(CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE t, void *buf, CK_ULONG cap)
-{
-    CK_ATTRIBUTE a = {t, buf, cap};
-    if (F->C_GetAttributeValue(S, o, &a, 1) != CKR_OK)
-        return 0;
-    return a.ulValueLen;
-}
 
 static CK_RV tok_secret(CK_KEY_TYPE kt, const uint8_t *v, size_t vl, CK_OBJECT_HANDLE *k)
 {
@@ -67,23 +24,6 @@ static CK_RV tok_secret(CK_KEY_TYPE kt, const uint8_t *v, size_t vl, CK_OBJECT_H
                         {CKA_SIGN, &yes, 1},        {CKA_VERIFY, &yes, 1},
                         {CKA_DERIVE, &yes, 1},      {CKA_EXTRACTABLE, &yes, 1}};
     return F->C_CreateObject(S, t, 8, k);
-}
-
-static int grp_setup(void **state)
-{
-    (void)state;
-    if (h_env_create(&env, 10) != 0 || h_setup_token(&slot) != CKR_OK ||
-        h_open_login(slot, 1, CKU_USER, &S) != CKR_OK)
-        return -1;
-    return 0;
-}
-
-static int grp_teardown(void **state)
-{
-    (void)state;
-    (void)F->C_Finalize(NULL);
-    h_env_destroy(&env);
-    return 0;
 }
 
 static const struct dg {
@@ -444,5 +384,5 @@ int main(void)
         cmocka_unit_test(test_hkdf),      cmocka_unit_test(test_pbkdf2),
         cmocka_unit_test(test_sp800_108),
     };
-    return cmocka_run_group_tests(tests, grp_setup, grp_teardown);
+    return cmocka_run_group_tests(tests, iu_grp_setup, iu_grp_teardown);
 }

@@ -5,7 +5,7 @@
  * in several C_EncryptUpdate calls) and decrypts with EVP, then encrypts with EVP and decrypts on
  * the token (both ways); the ciphertexts must be byte-identical, and a flipped tag must fail. A
  * failing case is reported with its mechanism and the other cases still run. */
-#include "harness.h"
+#include "interop_util.h"
 
 #include <openssl/core_names.h>
 #include <openssl/err.h>
@@ -13,50 +13,7 @@
 #include <openssl/rand.h>
 #include <string.h>
 
-static h_env env;
-static CK_SLOT_ID slot;
-static CK_SESSION_HANDLE S;
-static int g_fail;
-static const char *g_what = "";
-
-#define NOTE_FAIL(...)                                                                             \
-    do {                                                                                           \
-        print_error("FAIL %s:%d [%s] ", __FILE__, __LINE__, g_what);                               \
-        print_error(__VA_ARGS__);                                                                  \
-        print_error("\n");                                                                         \
-        g_fail++;                                                                                  \
-    } while (0)
-/* Soft checks: report the failing case and leave it (the other cases still run). */
-#define EXPECT(cond, ...)                                                                          \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            NOTE_FAIL(__VA_ARGS__);                                                                \
-            ERR_clear_error();                                                                     \
-            goto out;                                                                              \
-        }                                                                                          \
-    } while (0)
-#define EXPECT_RV(expr, exp)                                                                       \
-    do {                                                                                           \
-        CK_RV r__ = (expr);                                                                        \
-        if (r__ != (CK_RV)(exp)) {                                                                 \
-            NOTE_FAIL("%s = %s, expected %s", #expr, h_rv(r__), h_rv(exp));                        \
-            goto out;                                                                              \
-        }                                                                                          \
-    } while (0)
-
-static CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-
-/* ---- token helpers ------------------------------------------------------------------- */
-
 /* ---- token helpers ----------------------------------------------------------------------- */
-
-static CK_ULONG get_attr(CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE t, void *buf, CK_ULONG cap)
-{
-    CK_ATTRIBUTE a = {t, buf, cap};
-    if (F->C_GetAttributeValue(S, o, &a, 1) != CKR_OK)
-        return 0;
-    return a.ulValueLen;
-}
 
 /* A generated secret key (extractable, not sensitive) and its value. */
 static CK_RV tok_keygen(CK_MECHANISM_TYPE mech, CK_ULONG len, CK_OBJECT_HANDLE *k, uint8_t *val)
@@ -167,26 +124,6 @@ static int evp_crypt(const struct evp_case *e, int enc, const uint8_t *key, cons
     EVP_CIPHER_free(c);
     ERR_clear_error();
     return ok;
-}
-
-/* ---- fixture ----------------------------------------------------------------------------------
- */
-
-static int grp_setup(void **state)
-{
-    (void)state;
-    if (h_env_create(&env, 10) != 0 || h_setup_token(&slot) != CKR_OK ||
-        h_open_login(slot, 1, CKU_USER, &S) != CKR_OK)
-        return -1;
-    return 0;
-}
-
-static int grp_teardown(void **state)
-{
-    (void)state;
-    (void)F->C_Finalize(NULL);
-    h_env_destroy(&env);
-    return 0;
 }
 
 /* ---- one cipher case, both ways -------------------------------------------------------------- */
@@ -487,5 +424,5 @@ int main(void)
         cmocka_unit_test(test_cmac),
         cmocka_unit_test(test_key_wrap),
     };
-    return cmocka_run_group_tests(tests, grp_setup, grp_teardown);
+    return cmocka_run_group_tests(tests, iu_grp_setup, iu_grp_teardown);
 }

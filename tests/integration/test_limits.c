@@ -42,7 +42,7 @@ static CK_RV ec_token_pair(CK_SESSION_HANDLE s)
 /* [policy] max_sessions bounds the sessions of a process; closing one frees its place. */
 static void test_session_count(void **state)
 {
-    h_env *env = *state;
+    h_env *env = &((h_fixture *)*state)->env;
     CK_SLOT_ID slot;
     write_config(env, "max_sessions = 3\n");
     assert_int_equal(h_setup_token(&slot), CKR_OK);
@@ -65,7 +65,7 @@ static void test_session_count(void **state)
  * objects are not counted. */
 static void test_object_count(void **state)
 {
-    h_env *env = *state;
+    h_env *env = &((h_fixture *)*state)->env;
     CK_SLOT_ID slot;
     CK_SESSION_HANDLE s;
     CK_OBJECT_HANDLE o[4], so;
@@ -168,35 +168,20 @@ static void test_template_limits(void **state)
     assert_int_equal(F->C_Finalize(NULL), CKR_OK);
 }
 
-/* Each test gets a fresh environment; the teardown finalizes even after a failed assertion,
- * so one failure does not cascade into the next test. */
-static int setup(void **state)
-{
-    h_env *env = calloc(1, sizeof *env);
-    if (!env || h_env_create(env, 10)) {
-        free(env);
-        return -1;
-    }
-    *state = env;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)F->C_Finalize(NULL);
-    h_env_destroy(*state);
-    free(*state);
-    return 0;
-}
-
+/* Each test gets a fresh environment (h_fixture_setup_bare); h_fixture_teardown finalizes even
+ * after a failed assertion, so one failure does not cascade into the next test. */
 int main(void)
 {
     h_load();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_session_count, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_object_count, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rsa_modulus_limit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_template_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_count, h_fixture_setup_bare,
+                                        h_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_object_count, h_fixture_setup_bare,
+                                        h_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_rsa_modulus_limit, h_fixture_setup_bare,
+                                        h_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_template_limits, h_fixture_setup_bare,
+                                        h_fixture_teardown),
     };
     return cmocka_run_group_tests_name("limits", tests, NULL, NULL);
 }

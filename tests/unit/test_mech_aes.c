@@ -10,6 +10,7 @@
 #include "base/mem.h"
 #include "base/ossl.h"
 #include "mech/mech.h"
+#include "mech_util.h"
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -32,29 +33,14 @@ static size_t unhex(const char *h, uint8_t *out)
     return n;
 }
 
-struct key {
-    attrs_t a;
-    struct mech_key k;
-};
-
-static void key_make(struct key *k, CK_KEY_TYPE kt, const uint8_t *v, size_t len)
-{
-    attrs_init(&k->a);
-    assert_int_equal(attrs_set_ulong(&k->a, CKA_CLASS, CKO_SECRET_KEY), CKR_OK);
-    assert_int_equal(attrs_set_ulong(&k->a, CKA_KEY_TYPE, kt), CKR_OK);
-    assert_int_equal(attrs_set(&k->a, CKA_VALUE, v, len, true), CKR_OK);
-    k->k.attrs = &k->a;
-    k->k.cache = NULL;
-}
-
-static void key_hex(struct key *k, const char *hex)
+static void key_hex(struct mu_key *k, const char *hex)
 {
     uint8_t v[64];
-    key_make(k, CKK_AES, v, unhex(hex, v));
+    mu_key_make(k, CKK_AES, v, unhex(hex, v));
 }
 
 static CK_RV op_init(CK_MECHANISM_TYPE t, CK_FLAGS fn, const void *param, CK_ULONG plen,
-                     struct key *k, struct mech_ctx **c)
+                     struct mu_key *k, struct mech_ctx **c)
 {
     const struct mech_def *d = mech_find(t);
     assert_non_null(d);
@@ -69,7 +55,7 @@ static void op_free(struct mech_ctx *c)
 
 /* Single-part with a length query first. */
 static CK_RV crypt1(CK_MECHANISM_TYPE t, CK_FLAGS fn, const void *param, CK_ULONG plen,
-                    struct key *k, const uint8_t *in, size_t inlen, uint8_t *out, size_t *outlen)
+                    struct mu_key *k, const uint8_t *in, size_t inlen, uint8_t *out, size_t *outlen)
 {
     struct mech_ctx *c;
     CK_RV rv = op_init(t, fn, param, plen, k, &c);
@@ -89,7 +75,7 @@ static CK_RV crypt1(CK_MECHANISM_TYPE t, CK_FLAGS fn, const void *param, CK_ULON
 
 /* Multi-part in chunks of `chunk`; each update's output is appended. */
 static CK_RV cryptN(CK_MECHANISM_TYPE t, CK_FLAGS fn, const void *param, CK_ULONG plen,
-                    struct key *k, const uint8_t *in, size_t inlen, size_t chunk, uint8_t *out,
+                    struct mu_key *k, const uint8_t *in, size_t inlen, size_t chunk, uint8_t *out,
                     size_t *outlen)
 {
     struct mech_ctx *c;
@@ -129,7 +115,7 @@ static void kat(CK_MECHANISM_TYPE t, const void *param, CK_ULONG plen, const cha
     static const size_t chunks[] = { 1, 5, 16, 17, 33, 4096 };
     uint8_t pt[512], ct[512], out[4096];
     size_t ptlen = unhex(pthex, pt), ctlen = unhex(cthex, ct), outlen;
-    struct key k;
+    struct mu_key k;
     key_hex(&k, keyhex);
     outlen = ctlen;
     assert_int_equal(crypt1(t, CKF_ENCRYPT, param, plen, &k, pt, ptlen, out, &outlen), CKR_OK);
@@ -236,7 +222,7 @@ static void test_cts_rfc3962(void **st)
         "97687268d6ecccc0c07b25e25ecfe58439312523a78662d5be7fcbcc98ebf5a84807efe836ee89a52673"
         "0dbc2f7bc8409dad8bbb96c4cdc03bc103e1a194bbd8");
     /* Under one block is refused. */
-    struct key kk;
+    struct mu_key kk;
     key_hex(&kk, k);
     uint8_t in[15] = { 0 }, out[64];
     size_t ol = sizeof out;
@@ -286,7 +272,7 @@ static void test_gcm_errors(void **st)
 {
     (void)st;
     uint8_t iv[300] = { 0 }, buf[128], out[128];
-    struct key k;
+    struct mu_key k;
     key_hex(&k, K128);
     struct mech_ctx *c;
     CK_GCM_PARAMS p = { iv, 12, 96, NULL, 0, 128 };
@@ -357,7 +343,7 @@ static void test_ccm(void **st)
     kat(CKM_AES_CCM, &q, sizeof q, "404142434445464748494a4b4c4d4e4f", "20212223",
         "7162015b4dac255d");
 
-    struct key k;
+    struct mu_key k;
     key_hex(&k, K128);
     struct mech_ctx *c;
     CK_CCM_PARAMS b = q;
@@ -402,7 +388,7 @@ static void mac_kat(CK_MECHANISM_TYPE t, const void *param, CK_ULONG plen, const
 {
     uint8_t msg[128], mac[16], out[16];
     size_t mlen = unhex(msghex, msg), maclen = unhex(machex, mac);
-    struct key k;
+    struct mu_key k;
     key_hex(&k, keyhex);
     struct mech_ctx *c;
     /* single-part sign with a length query and a short buffer first */
@@ -466,7 +452,7 @@ static void test_cmac_sp800_38b(void **st)
     mac_kat(CKM_AES_CMAC, NULL, 0, K256, P4, "e1992190549f6ed5696a2c056c315410");
     CK_MAC_GENERAL_PARAMS four = 4;
     mac_kat(CKM_AES_CMAC_GENERAL, &four, sizeof four, K128, P4, "51f0bebf");
-    struct key k;
+    struct mu_key k;
     key_hex(&k, K128);
     struct mech_ctx *c;
     CK_MAC_GENERAL_PARAMS bad[] = { 0, 17 };
@@ -499,7 +485,7 @@ static void test_key_wrap_vectors(void **st)
     static const uint8_t a65[4] = { 0xa6, 0x59, 0x59, 0xa6 };
     kat(CKM_AES_KEY_WRAP_KWP, a65, 4, kek, "466f7250617369", "afbeb0f07dfbf5419200f2ccb50bb24f");
 
-    struct key k;
+    struct mu_key k;
     key_hex(&k, "000102030405060708090a0b0c0d0e0f");
     struct mech_ctx *c;
     assert_int_equal(op_init(CKM_AES_KEY_WRAP, CKF_ENCRYPT, a6, 4, &k, &c),
@@ -550,7 +536,7 @@ static void wrap_roundtrip(CK_MECHANISM_TYPE t, const void *param, CK_ULONG plen
 {
     const struct mech_def *d = mech_find(t);
     CK_MECHANISM m = { t, (void *)param, plen };
-    struct key kek;
+    struct mu_key kek;
     key_hex(&kek, "000102030405060708090a0b0c0d0e0f");
     uint8_t kv[64], w[128], e[128];
     size_t kl = unhex(keyhex, kv);
@@ -611,7 +597,7 @@ static void test_wrap_unwrap(void **st)
     /* Unwrapping 7 bytes as an AES key is a wrapped-key length error. */
     const struct mech_def *d = mech_find(CKM_AES_KEY_WRAP_KWP);
     CK_MECHANISM m = { CKM_AES_KEY_WRAP_KWP, NULL, 0 };
-    struct key kek;
+    struct mu_key kek;
     key_hex(&kek, "5840df6e29b02af1ab493b705bf16ea1ae8338f4dcc176a8");
     uint8_t w[16];
     unhex("afbeb0f07dfbf5419200f2ccb50bb24f", w);
@@ -637,7 +623,7 @@ static void test_length_rules_and_streaming(void **st)
     (void)st;
     uint8_t pt[64], ct[80], out[96];
     size_t n = unhex(P4, pt);
-    struct key k;
+    struct mu_key k;
     key_hex(&k, K128);
     struct mech_ctx *c;
     CK_ULONG l;
@@ -735,7 +721,7 @@ static void test_block_errors(void **st)
     (void)st;
     uint8_t buf[64] = { 0 }, out[96];
     size_t ol = sizeof out;
-    struct key k;
+    struct mu_key k;
     key_hex(&k, K128);
     struct mech_ctx *c;
     assert_int_equal(op_init(CKM_AES_CBC, CKF_ENCRYPT, iv0f, 8, &k, &c),
@@ -782,10 +768,10 @@ static void test_block_errors(void **st)
     attrs_free(&k.a);
     /* Key type and size. */
     uint8_t v[32] = { 0 };
-    key_make(&k, CKK_GENERIC_SECRET, v, 16);
+    mu_key_make(&k, CKK_GENERIC_SECRET, v, 16);
     assert_int_equal(op_init(CKM_AES_ECB, CKF_ENCRYPT, NULL, 0, &k, &c), CKR_KEY_TYPE_INCONSISTENT);
     attrs_free(&k.a);
-    key_make(&k, CKK_AES, v, 20);
+    mu_key_make(&k, CKK_AES, v, 20);
     assert_int_equal(op_init(CKM_AES_ECB, CKF_ENCRYPT, NULL, 0, &k, &c), CKR_KEY_SIZE_RANGE);
     assert_int_equal(op_init(CKM_AES_CMAC, CKF_SIGN, NULL, 0, &k, &c), CKR_KEY_SIZE_RANGE);
     attrs_free(&k.a);
@@ -819,7 +805,7 @@ static void test_keygen(void **st)
 static void test_derive(void **st)
 {
     (void)st;
-    struct key k;
+    struct mu_key k;
     key_hex(&k, K128);
     uint8_t data[64];
     unhex(P4, data);
@@ -881,7 +867,7 @@ static void pkcs8_roundtrip(EVP_PKEY *pk, CK_KEY_TYPE kt, CK_MECHANISM_TYPE t, c
 
     const struct mech_def *d = mech_find(t);
     CK_MECHANISM m = { t, (void *)param, plen };
-    struct key kek;
+    struct mu_key kek;
     key_hex(&kek, K256);
     uint8_t w[4096];
     CK_ULONG wl = 0;
@@ -937,7 +923,7 @@ static void test_wrap_private_pkcs8(void **st)
     /* Garbage that unwraps correctly but is no PKCS#8 is an invalid wrapped key. */
     const struct mech_def *d = mech_find(CKM_AES_KEY_WRAP_KWP);
     CK_MECHANISM m = { CKM_AES_KEY_WRAP_KWP, NULL, 0 };
-    struct key kek;
+    struct mu_key kek;
     key_hex(&kek, "5840df6e29b02af1ab493b705bf16ea1ae8338f4dcc176a8");
     uint8_t w[16];
     unhex("afbeb0f07dfbf5419200f2ccb50bb24f", w);
@@ -971,20 +957,6 @@ static void test_table(void **st)
     assert_true(mech_find(CKM_AES_CMAC)->flags & CKF_VERIFY);
 }
 
-static int group_setup(void **st)
-{
-    (void)st;
-    return secmem_init() || ossl_open() || mech_setup() ? -1 : 0;
-}
-
-static int group_teardown(void **st)
-{
-    (void)st;
-    mech_teardown();
-    ossl_close();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1004,5 +976,5 @@ int main(void)
         cmocka_unit_test(test_keygen),
         cmocka_unit_test(test_derive),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, mu_group_setup, mu_group_teardown);
 }

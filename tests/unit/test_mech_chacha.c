@@ -10,6 +10,7 @@
 #include "base/mem.h"
 #include "base/ossl.h"
 #include "mech/mech.h"
+#include "mech_util.h"
 
 extern const struct mech_table mech_chacha_table;
 
@@ -24,22 +25,7 @@ static size_t unhex(const char *h, uint8_t *out)
     return n;
 }
 
-struct key {
-    attrs_t a;
-    struct mech_key k;
-};
-
-static void key_make(struct key *k, CK_KEY_TYPE kt, const uint8_t *v, size_t len)
-{
-    attrs_init(&k->a);
-    assert_int_equal(attrs_set_ulong(&k->a, CKA_CLASS, CKO_SECRET_KEY), CKR_OK);
-    assert_int_equal(attrs_set_ulong(&k->a, CKA_KEY_TYPE, kt), CKR_OK);
-    assert_int_equal(attrs_set(&k->a, CKA_VALUE, v, len, true), CKR_OK);
-    k->k.attrs = &k->a;
-    k->k.cache = NULL;
-}
-
-static CK_RV op_init(CK_FLAGS fn, const void *param, CK_ULONG plen, struct key *k,
+static CK_RV op_init(CK_FLAGS fn, const void *param, CK_ULONG plen, struct mu_key *k,
                      struct mech_ctx **c)
 {
     const struct mech_def *d = mech_find(CKM_CHACHA20_POLY1305);
@@ -61,7 +47,7 @@ static const char *CT =
     "1ae10b594f09e26a7e902ecbd0600691";
 
 struct fixture {
-    struct key k;
+    struct mu_key k;
     uint8_t nonce[12], aad[12], ct[256];
     size_t ctlen;
     CK_SALSA20_CHACHA20_POLY1305_PARAMS p;
@@ -71,7 +57,7 @@ static void fixture(struct fixture *f)
 {
     uint8_t kv[32];
     unhex(KEY, kv);
-    key_make(&f->k, CKK_CHACHA20, kv, 32);
+    mu_key_make(&f->k, CKK_CHACHA20, kv, 32);
     unhex(NONCE, f->nonce);
     unhex(AAD, f->aad);
     f->ctlen = unhex(CT, f->ct);
@@ -209,11 +195,11 @@ static void test_errors(void **st)
     attrs_free(&f.k.a);
     /* wrong key type / size */
     uint8_t kv[32] = { 0 };
-    struct key k;
-    key_make(&k, CKK_AES, kv, 32);
+    struct mu_key k;
+    mu_key_make(&k, CKK_AES, kv, 32);
     assert_int_equal(op_init(CKF_ENCRYPT, &f.p, sizeof f.p, &k, &c), CKR_KEY_TYPE_INCONSISTENT);
     attrs_free(&k.a);
-    key_make(&k, CKK_CHACHA20, kv, 16);
+    mu_key_make(&k, CKK_CHACHA20, kv, 16);
     assert_int_equal(op_init(CKF_ENCRYPT, &f.p, sizeof f.p, &k, &c), CKR_KEY_SIZE_RANGE);
     attrs_free(&k.a);
 }
@@ -242,20 +228,6 @@ static void test_keygen_and_table(void **st)
     attrs_free(&a);
 }
 
-static int group_setup(void **st)
-{
-    (void)st;
-    return secmem_init() || ossl_open() || mech_setup() ? -1 : 0;
-}
-
-static int group_teardown(void **st)
-{
-    (void)st;
-    mech_teardown();
-    ossl_close();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -264,5 +236,5 @@ int main(void)
         cmocka_unit_test(test_rfc8439_multi_part),
         cmocka_unit_test(test_errors),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, mu_group_setup, mu_group_teardown);
 }

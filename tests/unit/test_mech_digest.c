@@ -13,17 +13,7 @@
 #include "base/mem.h"
 #include "base/ossl.h"
 #include "mech/mech.h"
-
-static size_t unhex(const char *h, uint8_t *out)
-{
-    size_t n = strlen(h) / 2;
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        sscanf(h + 2 * i, "%2x", &v);
-        out[i] = (uint8_t)v;
-    }
-    return n;
-}
+#include "mech_util.h"
 
 /* mech.c refers to the family tables weakly, which does not pull their objects out of the
  * static archive: name the table so the linker includes it. */
@@ -35,17 +25,7 @@ static int setup(void **state)
     (void)state;
     if (!g_linked)
         return -1;
-    if (secmem_init() || ossl_open() || mech_setup())
-        return -1;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    mech_teardown();
-    ossl_close();
-    return 0;
+    return mu_mech_open();
 }
 
 static const CK_MECHANISM_TYPE all_mechs[] = {
@@ -83,7 +63,7 @@ static size_t digest_once(CK_MECHANISM_TYPE t, const uint8_t *in, size_t len, ui
 static void check_kat(CK_MECHANISM_TYPE t, const char *msg, const char *hex)
 {
     uint8_t want[64], got[64];
-    size_t wl = unhex(hex, want);
+    size_t wl = mu_unhex_unchecked(hex, want);
     size_t gl = digest_once(t, (const uint8_t *)msg, strlen(msg), got);
     assert_int_equal(gl, wl);
     assert_memory_equal(got, want, wl);
@@ -203,7 +183,7 @@ static void test_length_rules(void **state)
 {
     (void)state;
     uint8_t want[32], got[64];
-    unhex("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", want);
+    mu_unhex_unchecked("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", want);
 
     struct mech_ctx *c = start(CKM_SHA256);
     CK_ULONG ol = 0;
@@ -372,5 +352,5 @@ int main(void)
         cmocka_unit_test(test_digest_key),
         cmocka_unit_test(test_state_roundtrip),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, mu_group_teardown);
 }

@@ -13,32 +13,7 @@
 #include "base/mem.h"
 #include "base/ossl.h"
 #include "mech/mech.h"
-
-static size_t unhex(const char *h, uint8_t *out, size_t max)
-{
-    size_t n = strlen(h) / 2;
-    assert_true(n <= max);
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        assert_int_equal(sscanf(h + 2 * i, "%2x", &v), 1);
-        out[i] = (uint8_t)v;
-    }
-    return n;
-}
-
-static void set_hex(attrs_t *a, CK_ATTRIBUTE_TYPE t, const char *hex, bool secret)
-{
-    uint8_t buf[1100];
-    size_t n = unhex(hex, buf, sizeof buf);
-    assert_int_equal(attrs_set(a, t, buf, (CK_ULONG)n, secret), CKR_OK);
-}
-
-static void key_head(attrs_t *a, CK_OBJECT_CLASS cls, CK_KEY_TYPE kt)
-{
-    attrs_init(a);
-    assert_int_equal(attrs_set_ulong(a, CKA_CLASS, cls), CKR_OK);
-    assert_int_equal(attrs_set_ulong(a, CKA_KEY_TYPE, kt), CKR_OK);
-}
+#include "mech_util.h"
 
 /* mech.c refers to the family tables weakly, which does not pull their objects out of the
  * static archive: name the tables so the linker includes them. */
@@ -48,53 +23,8 @@ static const struct mech_table *const volatile g_linked[] = { &mech_ec_table, &m
 
 static int group_setup(void **state)
 {
-    (void)state;
     (void)g_linked;
-    return secmem_init() || ossl_open() || mech_setup() ? -1 : 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    mech_teardown();
-    ossl_close();
-    return 0;
-}
-
-static CK_RV start(CK_MECHANISM_TYPE t, const void *param, CK_ULONG plen, CK_FLAGS fn,
-                   const struct mech_key *k, struct mech_ctx **c)
-{
-    const struct mech_def *d = mech_find(t);
-    assert_non_null(d);
-    CK_MECHANISM m = { t, (void *)param, plen };
-    return d->family->init(d, fn, &m, k, c);
-}
-
-/* One single-part operation; the result of oneshot. */
-static CK_RV once(CK_MECHANISM_TYPE t, const void *param, CK_ULONG plen, CK_FLAGS fn,
-                  const struct mech_key *k, const uint8_t *in, size_t inlen, uint8_t *out,
-                  CK_ULONG *outlen)
-{
-    struct mech_ctx *c = NULL;
-    CK_RV rv = start(t, param, plen, fn, k, &c);
-    if (rv != CKR_OK)
-        return rv;
-    rv = c->def->family->oneshot(c, in, inlen, out, outlen);
-    c->def->family->free(c);
-    return rv;
-}
-
-static CK_RV verify(CK_MECHANISM_TYPE t, const void *param, CK_ULONG plen,
-                    const struct mech_key *k, const uint8_t *in, size_t inlen,
-                    const uint8_t *sig, size_t siglen)
-{
-    struct mech_ctx *c = NULL;
-    CK_RV rv = start(t, param, plen, CKF_VERIFY, k, &c);
-    if (rv != CKR_OK)
-        return rv;
-    rv = c->def->family->verify_oneshot(c, in, inlen, sig, siglen);
-    c->def->family->free(c);
-    return rv;
+    return mu_group_setup(state);
 }
 
 static const char *P256_OID = "06082a8648ce3d030107";
@@ -112,53 +42,53 @@ static void test_ecdsa_rfc6979_verify(void **state)
     (void)state;
     attrs_t pub, priv;
     void *cpub = NULL, *cpriv = NULL;
-    key_head(&pub, CKO_PUBLIC_KEY, CKK_EC);
-    set_hex(&pub, CKA_EC_PARAMS, P256_OID, false);
-    set_hex(&pub, CKA_EC_POINT, P256_PT, false);
-    key_head(&priv, CKO_PRIVATE_KEY, CKK_EC);
-    set_hex(&priv, CKA_EC_PARAMS, P256_OID, false);
-    set_hex(&priv, CKA_VALUE, P256_X, true);
+    mu_key_head(&pub, CKO_PUBLIC_KEY, CKK_EC);
+    mu_set_hex(&pub, CKA_EC_PARAMS, P256_OID, false);
+    mu_set_hex(&pub, CKA_EC_POINT, P256_PT, false);
+    mu_key_head(&priv, CKO_PRIVATE_KEY, CKK_EC);
+    mu_set_hex(&priv, CKA_EC_PARAMS, P256_OID, false);
+    mu_set_hex(&priv, CKA_VALUE, P256_X, true);
     struct mech_key kpub = { &pub, &cpub }, kpriv = { &priv, &cpriv };
     uint8_t rs[64], dg[32], sig[132];
-    unhex(RS_SAMPLE, rs, sizeof rs);
+    mu_unhex(RS_SAMPLE, rs, sizeof rs);
     const uint8_t *msg = (const uint8_t *)"sample";
     unsigned int hl = 32;
     assert_int_equal(EVP_Digest(msg, 6, dg, &hl, EVP_sha256(), NULL), 1);
     /* the standard's (r, s) verifies through both forms */
-    assert_int_equal(verify(CKM_ECDSA, NULL, 0, &kpub, dg, 32, rs, 64), CKR_OK);
-    assert_int_equal(verify(CKM_ECDSA_SHA256, NULL, 0, &kpub, msg, 6, rs, 64), CKR_OK);
+    assert_int_equal(mu_verify(CKM_ECDSA, NULL, 0, &kpub, dg, 32, rs, 64), CKR_OK);
+    assert_int_equal(mu_verify(CKM_ECDSA_SHA256, NULL, 0, &kpub, msg, 6, rs, 64), CKR_OK);
     struct mech_ctx *c;
-    assert_int_equal(start(CKM_ECDSA_SHA256, NULL, 0, CKF_VERIFY, &kpub, &c), CKR_OK);
+    assert_int_equal(mu_start(CKM_ECDSA_SHA256, NULL, 0, CKF_VERIFY, &kpub, &c), CKR_OK);
     assert_int_equal(c->def->family->update(c, msg, 3, NULL, NULL), CKR_OK);
     assert_int_equal(c->def->family->update(c, msg + 3, 3, NULL, NULL), CKR_OK);
     assert_int_equal(c->def->family->verify_final(c, rs, 64), CKR_OK);
     c->def->family->free(c);
     /* wrong lengths and a changed s */
-    assert_int_equal(verify(CKM_ECDSA, NULL, 0, &kpub, dg, 32, rs, 63), CKR_SIGNATURE_LEN_RANGE);
-    assert_int_equal(verify(CKM_ECDSA, NULL, 0, &kpub, dg, 32, rs, 72), CKR_SIGNATURE_LEN_RANGE);
+    assert_int_equal(mu_verify(CKM_ECDSA, NULL, 0, &kpub, dg, 32, rs, 63), CKR_SIGNATURE_LEN_RANGE);
+    assert_int_equal(mu_verify(CKM_ECDSA, NULL, 0, &kpub, dg, 32, rs, 72), CKR_SIGNATURE_LEN_RANGE);
     rs[63] ^= 1;
-    assert_int_equal(verify(CKM_ECDSA, NULL, 0, &kpub, dg, 32, rs, 64), CKR_SIGNATURE_INVALID);
-    assert_int_equal(verify(CKM_ECDSA_SHA384, NULL, 0, &kpub, msg, 6, rs, 64),
+    assert_int_equal(mu_verify(CKM_ECDSA, NULL, 0, &kpub, dg, 32, rs, 64), CKR_SIGNATURE_INVALID);
+    assert_int_equal(mu_verify(CKM_ECDSA_SHA384, NULL, 0, &kpub, msg, 6, rs, 64),
                      CKR_SIGNATURE_INVALID);
 
     /* sign: length query, short buffer, then verify what came out (ECDSA is randomised) */
     CK_ULONG n = 0;
-    assert_int_equal(once(CKM_ECDSA, NULL, 0, CKF_SIGN, &kpriv, dg, 32, NULL, &n),
+    assert_int_equal(mu_once(CKM_ECDSA, NULL, 0, CKF_SIGN, &kpriv, dg, 32, NULL, &n),
                      MECH_LENGTH_ONLY);
     assert_int_equal(n, 64);
     n = 63;
-    assert_int_equal(once(CKM_ECDSA, NULL, 0, CKF_SIGN, &kpriv, dg, 32, sig, &n),
+    assert_int_equal(mu_once(CKM_ECDSA, NULL, 0, CKF_SIGN, &kpriv, dg, 32, sig, &n),
                      CKR_BUFFER_TOO_SMALL);
     assert_int_equal(n, 64);
     n = sizeof sig;
-    assert_int_equal(once(CKM_ECDSA, NULL, 0, CKF_SIGN, &kpriv, dg, 32, sig, &n), CKR_OK);
+    assert_int_equal(mu_once(CKM_ECDSA, NULL, 0, CKF_SIGN, &kpriv, dg, 32, sig, &n), CKR_OK);
     assert_int_equal(n, 64);
-    assert_int_equal(verify(CKM_ECDSA_SHA256, NULL, 0, &kpub, msg, 6, sig, 64), CKR_OK);
+    assert_int_equal(mu_verify(CKM_ECDSA_SHA256, NULL, 0, &kpub, msg, 6, sig, 64), CKR_OK);
     /* a long "digest" is truncated to the order's length (FIPS 186) */
     uint8_t longd[64];
     memcpy(longd, dg, 32);
     memset(longd + 32, 0xee, 32);
-    assert_int_equal(verify(CKM_ECDSA, NULL, 0, &kpub, longd, 64, sig, 64), CKR_OK);
+    assert_int_equal(mu_verify(CKM_ECDSA, NULL, 0, &kpub, longd, 64, sig, 64), CKR_OK);
     /* multi-part sign with every hash */
     static const CK_MECHANISM_TYPE hashed[] = {
         CKM_ECDSA_SHA1,     CKM_ECDSA_SHA224,   CKM_ECDSA_SHA256,
@@ -166,24 +96,24 @@ static void test_ecdsa_rfc6979_verify(void **state)
         CKM_ECDSA_SHA3_256, CKM_ECDSA_SHA3_384, CKM_ECDSA_SHA3_512,
     };
     for (size_t i = 0; i < sizeof hashed / sizeof hashed[0]; i++) {
-        assert_int_equal(start(hashed[i], NULL, 0, CKF_SIGN, &kpriv, &c), CKR_OK);
+        assert_int_equal(mu_start(hashed[i], NULL, 0, CKF_SIGN, &kpriv, &c), CKR_OK);
         assert_int_equal(c->def->family->update(c, msg, 6, NULL, NULL), CKR_OK);
         n = 0;
         assert_int_equal(c->def->family->final(c, NULL, &n), MECH_LENGTH_ONLY);
         n = sizeof sig;
         assert_int_equal(c->def->family->final(c, sig, &n), CKR_OK);
         c->def->family->free(c);
-        assert_int_equal(verify(hashed[i], NULL, 0, &kpub, msg, 6, sig, n), CKR_OK);
+        assert_int_equal(mu_verify(hashed[i], NULL, 0, &kpub, msg, 6, sig, n), CKR_OK);
     }
     /* key type and parameter errors */
-    assert_int_equal(once(CKM_ECDSA, NULL, 0, CKF_SIGN, &kpub, dg, 32, sig, &n),
+    assert_int_equal(mu_once(CKM_ECDSA, NULL, 0, CKF_SIGN, &kpub, dg, 32, sig, &n),
                      CKR_KEY_TYPE_INCONSISTENT);
-    assert_int_equal(once(CKM_ECDSA, dg, 4, CKF_SIGN, &kpriv, dg, 32, sig, &n),
+    assert_int_equal(mu_once(CKM_ECDSA, dg, 4, CKF_SIGN, &kpriv, dg, 32, sig, &n),
                      CKR_MECHANISM_PARAM_INVALID);
     attrs_t rsa;
-    key_head(&rsa, CKO_PUBLIC_KEY, CKK_RSA);
+    mu_key_head(&rsa, CKO_PUBLIC_KEY, CKK_RSA);
     struct mech_key krsa = { &rsa, NULL };
-    assert_int_equal(verify(CKM_ECDSA, NULL, 0, &krsa, dg, 32, rs, 64),
+    assert_int_equal(mu_verify(CKM_ECDSA, NULL, 0, &krsa, dg, 32, rs, 64),
                      CKR_KEY_TYPE_INCONSISTENT);
     attrs_free(&rsa);
     mech_cache_free(cpub);
@@ -196,10 +126,10 @@ static void gen_pair(const char *params_hex, attrs_t *pub, attrs_t *priv, CK_RV 
 {
     const struct mech_def *d = mech_find(CKM_EC_KEY_PAIR_GEN);
     CK_MECHANISM m = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
-    key_head(pub, CKO_PUBLIC_KEY, CKK_EC);
-    key_head(priv, CKO_PRIVATE_KEY, CKK_EC);
+    mu_key_head(pub, CKO_PUBLIC_KEY, CKK_EC);
+    mu_key_head(priv, CKO_PRIVATE_KEY, CKK_EC);
     if (params_hex)
-        set_hex(pub, CKA_EC_PARAMS, params_hex, false);
+        mu_set_hex(pub, CKA_EC_PARAMS, params_hex, false);
     assert_int_equal(d->family->generate_pair(d, &m, pub, priv), want);
 }
 
@@ -236,11 +166,11 @@ static void test_keygen_all_curves(void **state)
         CK_ULONG n = sizeof sig;
         for (int round = 0; round < 2; round++) { /* the second round uses the cache */
             n = sizeof sig;
-            assert_int_equal(once(CKM_ECDSA_SHA384, NULL, 0, CKF_SIGN, &kpriv,
+            assert_int_equal(mu_once(CKM_ECDSA_SHA384, NULL, 0, CKF_SIGN, &kpriv,
                                   (const uint8_t *)"x", 1, sig, &n),
                              CKR_OK);
             assert_int_equal(n, curves[i].siglen);
-            assert_int_equal(verify(CKM_ECDSA_SHA384, NULL, 0, &kpub, (const uint8_t *)"x", 1,
+            assert_int_equal(mu_verify(CKM_ECDSA_SHA384, NULL, 0, &kpub, (const uint8_t *)"x", 1,
                                     sig, n),
                              CKR_OK);
         }
@@ -286,17 +216,17 @@ static void test_ecdh_cavp(void **state)
     (void)state;
     attrs_t priv, out;
     void *cache = NULL;
-    key_head(&priv, CKO_PRIVATE_KEY, CKK_EC);
-    set_hex(&priv, CKA_EC_PARAMS, P256_OID, false);
-    set_hex(&priv, CKA_VALUE, CDH_D, true);
+    mu_key_head(&priv, CKO_PRIVATE_KEY, CKK_EC);
+    mu_set_hex(&priv, CKA_EC_PARAMS, P256_OID, false);
+    mu_set_hex(&priv, CKA_VALUE, CDH_D, true);
     struct mech_key k = { &priv, &cache };
     uint8_t peer[70], z[32];
-    size_t plen = unhex(CDH_QCAVS, peer + 2, sizeof peer - 2);
-    unhex(CDH_Z, z, sizeof z);
+    size_t plen = mu_unhex(CDH_QCAVS, peer + 2, sizeof peer - 2);
+    mu_unhex(CDH_Z, z, sizeof z);
     CK_ECDH1_DERIVE_PARAMS p = { CKD_NULL, 0, NULL, (CK_ULONG)plen, peer + 2 };
     static const CK_MECHANISM_TYPE mechs[] = { CKM_ECDH1_DERIVE, CKM_ECDH1_COFACTOR_DERIVE };
     for (int i = 0; i < 2; i++) {
-        key_head(&out, CKO_SECRET_KEY, CKK_GENERIC_SECRET);
+        mu_key_head(&out, CKO_SECRET_KEY, CKK_GENERIC_SECRET);
         assert_int_equal(derive(mechs[i], &p, &k, &out), CKR_OK);
         const attr_t *v = attrs_get(&out, CKA_VALUE);
         assert_non_null(v);
@@ -309,7 +239,7 @@ static void test_ecdh_cavp(void **state)
     peer[0] = 0x04;
     peer[1] = (uint8_t)plen;
     CK_ECDH1_DERIVE_PARAMS pd = { CKD_NULL, 0, NULL, (CK_ULONG)plen + 2, peer };
-    key_head(&out, CKO_SECRET_KEY, CKK_AES);
+    mu_key_head(&out, CKO_SECRET_KEY, CKK_AES);
     attrs_set_ulong(&out, CKA_VALUE_LEN, 16);
     assert_int_equal(derive(CKM_ECDH1_DERIVE, &pd, &k, &out), CKR_OK);
     assert_int_equal(attrs_get(&out, CKA_VALUE)->len, 16);
@@ -331,7 +261,7 @@ static void test_ecdh_cavp(void **state)
     }
     EVP_MD_CTX_free(md);
     CK_ECDH1_DERIVE_PARAMS pk = { CKD_SHA256_KDF, sizeof info, info, (CK_ULONG)plen, peer + 2 };
-    key_head(&out, CKO_SECRET_KEY, CKK_GENERIC_SECRET);
+    mu_key_head(&out, CKO_SECRET_KEY, CKK_GENERIC_SECRET);
     attrs_set_ulong(&out, CKA_VALUE_LEN, 40);
     assert_int_equal(derive(CKM_ECDH1_DERIVE, &pk, &k, &out), CKR_OK);
     assert_int_equal(attrs_get(&out, CKA_VALUE)->len, 40);
@@ -340,7 +270,7 @@ static void test_ecdh_cavp(void **state)
 
     /* errors: a point off the curve, shared data with CKD_NULL, unknown KDF, short struct,
      * CKD_NULL asked for more than Z, a public key as base */
-    key_head(&out, CKO_SECRET_KEY, CKK_GENERIC_SECRET);
+    mu_key_head(&out, CKO_SECRET_KEY, CKK_GENERIC_SECRET);
     peer[plen + 1] ^= 1;
     assert_int_equal(derive(CKM_ECDH1_DERIVE, &p, &k, &out), CKR_MECHANISM_PARAM_INVALID);
     peer[plen + 1] ^= 1;
@@ -361,11 +291,11 @@ static void test_ecdh_cavp(void **state)
     assert_int_equal(derive(CKM_ECDH1_DERIVE, &p, &k, &out), CKR_KEY_SIZE_RANGE);
     attrs_free(&out);
     attrs_t pub;
-    key_head(&pub, CKO_PUBLIC_KEY, CKK_EC);
-    set_hex(&pub, CKA_EC_PARAMS, P256_OID, false);
-    set_hex(&pub, CKA_EC_POINT, P256_PT, false);
+    mu_key_head(&pub, CKO_PUBLIC_KEY, CKK_EC);
+    mu_set_hex(&pub, CKA_EC_PARAMS, P256_OID, false);
+    mu_set_hex(&pub, CKA_EC_POINT, P256_PT, false);
     struct mech_key kp = { &pub, NULL };
-    key_head(&out, CKO_SECRET_KEY, CKK_GENERIC_SECRET);
+    mu_key_head(&out, CKO_SECRET_KEY, CKK_GENERIC_SECRET);
     assert_int_equal(derive(CKM_ECDH1_DERIVE, &p, &kp, &out), CKR_KEY_TYPE_INCONSISTENT);
     attrs_free(&out);
     attrs_free(&pub);
@@ -378,14 +308,14 @@ static void check_xdh(const char *params, const char *priv_hex, const char *peer
                       const char *shared_hex)
 {
     attrs_t priv, out;
-    key_head(&priv, CKO_PRIVATE_KEY, CKK_EC_MONTGOMERY);
-    set_hex(&priv, CKA_EC_PARAMS, params, false);
-    set_hex(&priv, CKA_VALUE, priv_hex, true);
+    mu_key_head(&priv, CKO_PRIVATE_KEY, CKK_EC_MONTGOMERY);
+    mu_set_hex(&priv, CKA_EC_PARAMS, params, false);
+    mu_set_hex(&priv, CKA_VALUE, priv_hex, true);
     struct mech_key k = { &priv, NULL };
     uint8_t peer[64], z[64];
-    size_t plen = unhex(peer_hex, peer, sizeof peer), zlen = unhex(shared_hex, z, sizeof z);
+    size_t plen = mu_unhex(peer_hex, peer, sizeof peer), zlen = mu_unhex(shared_hex, z, sizeof z);
     CK_ECDH1_DERIVE_PARAMS p = { CKD_NULL, 0, NULL, (CK_ULONG)plen, peer };
-    key_head(&out, CKO_SECRET_KEY, CKK_GENERIC_SECRET);
+    mu_key_head(&out, CKO_SECRET_KEY, CKK_GENERIC_SECRET);
     assert_int_equal(derive(CKM_ECDH1_DERIVE, &p, &k, &out), CKR_OK);
     const attr_t *v = attrs_get(&out, CKA_VALUE);
     assert_int_equal(v->len, zlen);
@@ -393,7 +323,7 @@ static void check_xdh(const char *params, const char *priv_hex, const char *peer
     attrs_free(&out);
     /* a peer of the wrong length */
     p.ulPublicDataLen = (CK_ULONG)plen - 1;
-    key_head(&out, CKO_SECRET_KEY, CKK_GENERIC_SECRET);
+    mu_key_head(&out, CKO_SECRET_KEY, CKK_GENERIC_SECRET);
     assert_int_equal(derive(CKM_ECDH1_DERIVE, &p, &k, &out), CKR_MECHANISM_PARAM_INVALID);
     attrs_free(&out);
     attrs_free(&priv);
@@ -422,5 +352,5 @@ int main(void)
         cmocka_unit_test(test_ecdh_cavp),
         cmocka_unit_test(test_xdh_rfc7748),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, mu_group_teardown);
 }

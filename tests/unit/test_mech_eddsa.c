@@ -13,32 +13,7 @@
 #include "base/mem.h"
 #include "base/ossl.h"
 #include "mech/mech.h"
-
-static size_t unhex(const char *h, uint8_t *out, size_t max)
-{
-    size_t n = strlen(h) / 2;
-    assert_true(n <= max);
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        assert_int_equal(sscanf(h + 2 * i, "%2x", &v), 1);
-        out[i] = (uint8_t)v;
-    }
-    return n;
-}
-
-static void set_hex(attrs_t *a, CK_ATTRIBUTE_TYPE t, const char *hex, bool secret)
-{
-    uint8_t buf[1100];
-    size_t n = unhex(hex, buf, sizeof buf);
-    assert_int_equal(attrs_set(a, t, buf, (CK_ULONG)n, secret), CKR_OK);
-}
-
-static void key_head(attrs_t *a, CK_OBJECT_CLASS cls, CK_KEY_TYPE kt)
-{
-    attrs_init(a);
-    assert_int_equal(attrs_set_ulong(a, CKA_CLASS, cls), CKR_OK);
-    assert_int_equal(attrs_set_ulong(a, CKA_KEY_TYPE, kt), CKR_OK);
-}
+#include "mech_util.h"
 
 /* mech.c refers to the family tables weakly, which does not pull their objects out of the
  * static archive: name the tables so the linker includes them. */
@@ -47,64 +22,19 @@ static const struct mech_table *const volatile g_linked[] = { &mech_eddsa_table 
 
 static int group_setup(void **state)
 {
-    (void)state;
     (void)g_linked;
-    return secmem_init() || ossl_open() || mech_setup() ? -1 : 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    mech_teardown();
-    ossl_close();
-    return 0;
-}
-
-static CK_RV start(CK_MECHANISM_TYPE t, const void *param, CK_ULONG plen, CK_FLAGS fn,
-                   const struct mech_key *k, struct mech_ctx **c)
-{
-    const struct mech_def *d = mech_find(t);
-    assert_non_null(d);
-    CK_MECHANISM m = { t, (void *)param, plen };
-    return d->family->init(d, fn, &m, k, c);
-}
-
-/* One single-part operation; the result of oneshot. */
-static CK_RV once(CK_MECHANISM_TYPE t, const void *param, CK_ULONG plen, CK_FLAGS fn,
-                  const struct mech_key *k, const uint8_t *in, size_t inlen, uint8_t *out,
-                  CK_ULONG *outlen)
-{
-    struct mech_ctx *c = NULL;
-    CK_RV rv = start(t, param, plen, fn, k, &c);
-    if (rv != CKR_OK)
-        return rv;
-    rv = c->def->family->oneshot(c, in, inlen, out, outlen);
-    c->def->family->free(c);
-    return rv;
-}
-
-static CK_RV verify(CK_MECHANISM_TYPE t, const void *param, CK_ULONG plen,
-                    const struct mech_key *k, const uint8_t *in, size_t inlen,
-                    const uint8_t *sig, size_t siglen)
-{
-    struct mech_ctx *c = NULL;
-    CK_RV rv = start(t, param, plen, CKF_VERIFY, k, &c);
-    if (rv != CKR_OK)
-        return rv;
-    rv = c->def->family->verify_oneshot(c, in, inlen, sig, siglen);
-    c->def->family->free(c);
-    return rv;
+    return mu_group_setup(state);
 }
 
 static void ed_key(attrs_t *priv, attrs_t *pub, const char *params, const char *sk,
                    const char *pk)
 {
-    key_head(priv, CKO_PRIVATE_KEY, CKK_EC_EDWARDS);
-    set_hex(priv, CKA_EC_PARAMS, params, false);
-    set_hex(priv, CKA_VALUE, sk, true);
-    key_head(pub, CKO_PUBLIC_KEY, CKK_EC_EDWARDS);
-    set_hex(pub, CKA_EC_PARAMS, params, false);
-    set_hex(pub, CKA_EC_POINT, pk, false);
+    mu_key_head(priv, CKO_PRIVATE_KEY, CKK_EC_EDWARDS);
+    mu_set_hex(priv, CKA_EC_PARAMS, params, false);
+    mu_set_hex(priv, CKA_VALUE, sk, true);
+    mu_key_head(pub, CKO_PUBLIC_KEY, CKK_EC_EDWARDS);
+    mu_set_hex(pub, CKA_EC_PARAMS, params, false);
+    mu_set_hex(pub, CKA_EC_POINT, pk, false);
 }
 
 /* Deterministic: the exact RFC 8032 signature, one-shot and multi-part. */
@@ -116,17 +46,17 @@ static void check_rfc8032(const char *params, const char *sk, const char *pk, co
     ed_key(&priv, &pub, params, sk, pk);
     struct mech_key kpriv = { &priv, &cpriv }, kpub = { &pub, &cpub };
     uint8_t msg[128], want[114], sig[114];
-    size_t mlen = unhex(msg_hex, msg, sizeof msg), slen = unhex(sig_hex, want, sizeof want);
+    size_t mlen = mu_unhex(msg_hex, msg, sizeof msg), slen = mu_unhex(sig_hex, want, sizeof want);
     CK_ULONG n = 0;
-    assert_int_equal(once(CKM_EDDSA, NULL, 0, CKF_SIGN, &kpriv, msg, mlen, NULL, &n),
+    assert_int_equal(mu_once(CKM_EDDSA, NULL, 0, CKF_SIGN, &kpriv, msg, mlen, NULL, &n),
                      MECH_LENGTH_ONLY);
     assert_int_equal(n, slen);
     n = sizeof sig;
-    assert_int_equal(once(CKM_EDDSA, NULL, 0, CKF_SIGN, &kpriv, msg, mlen, sig, &n), CKR_OK);
+    assert_int_equal(mu_once(CKM_EDDSA, NULL, 0, CKF_SIGN, &kpriv, msg, mlen, sig, &n), CKR_OK);
     assert_int_equal(n, slen);
     assert_memory_equal(sig, want, slen);
     struct mech_ctx *c;
-    assert_int_equal(start(CKM_EDDSA, NULL, 0, CKF_SIGN, &kpriv, &c), CKR_OK);
+    assert_int_equal(mu_start(CKM_EDDSA, NULL, 0, CKF_SIGN, &kpriv, &c), CKR_OK);
     if (mlen) {
         assert_int_equal(c->def->family->update(c, msg, 1, NULL, NULL), CKR_OK);
         assert_int_equal(c->def->family->update(c, msg + 1, mlen - 1, NULL, NULL), CKR_OK);
@@ -140,33 +70,33 @@ static void check_rfc8032(const char *params, const char *sk, const char *pk, co
     /* pure EdDSA through explicit CK_EDDSA_PARAMS without context */
     CK_EDDSA_PARAMS ep = { CK_FALSE, 0, NULL };
     n = sizeof sig;
-    assert_int_equal(once(CKM_EDDSA, &ep, sizeof ep, CKF_SIGN, &kpriv, msg, mlen, sig, &n),
+    assert_int_equal(mu_once(CKM_EDDSA, &ep, sizeof ep, CKF_SIGN, &kpriv, msg, mlen, sig, &n),
                      CKR_OK);
     assert_memory_equal(sig, want, slen);
     /* verify */
-    assert_int_equal(verify(CKM_EDDSA, NULL, 0, &kpub, msg, mlen, want, slen), CKR_OK);
-    assert_int_equal(start(CKM_EDDSA, NULL, 0, CKF_VERIFY, &kpub, &c), CKR_OK);
+    assert_int_equal(mu_verify(CKM_EDDSA, NULL, 0, &kpub, msg, mlen, want, slen), CKR_OK);
+    assert_int_equal(mu_start(CKM_EDDSA, NULL, 0, CKF_VERIFY, &kpub, &c), CKR_OK);
     assert_int_equal(c->def->family->update(c, msg, mlen, NULL, NULL), CKR_OK);
     assert_int_equal(c->def->family->verify_final(c, want, slen), CKR_OK);
     c->def->family->free(c);
-    assert_int_equal(verify(CKM_EDDSA, NULL, 0, &kpub, msg, mlen, want, slen - 1),
+    assert_int_equal(mu_verify(CKM_EDDSA, NULL, 0, &kpub, msg, mlen, want, slen - 1),
                      CKR_SIGNATURE_LEN_RANGE);
     want[0] ^= 1;
-    assert_int_equal(verify(CKM_EDDSA, NULL, 0, &kpub, msg, mlen, want, slen),
+    assert_int_equal(mu_verify(CKM_EDDSA, NULL, 0, &kpub, msg, mlen, want, slen),
                      CKR_SIGNATURE_INVALID);
     /* Ed25519ph / Ed448ph and contexts need OpenSSL 3.2 */
     ep.phFlag = CK_TRUE;
-    assert_int_equal(once(CKM_EDDSA, &ep, sizeof ep, CKF_SIGN, &kpriv, msg, mlen, sig, &n),
+    assert_int_equal(mu_once(CKM_EDDSA, &ep, sizeof ep, CKF_SIGN, &kpriv, msg, mlen, sig, &n),
                      CKR_MECHANISM_PARAM_INVALID);
     ep.phFlag = CK_FALSE;
     ep.ulContextDataLen = 3;
     ep.pContextData = (CK_BYTE_PTR) "foo";
-    assert_int_equal(once(CKM_EDDSA, &ep, sizeof ep, CKF_SIGN, &kpriv, msg, mlen, sig, &n),
+    assert_int_equal(mu_once(CKM_EDDSA, &ep, sizeof ep, CKF_SIGN, &kpriv, msg, mlen, sig, &n),
                      CKR_MECHANISM_PARAM_INVALID);
-    assert_int_equal(once(CKM_EDDSA, &ep, 3, CKF_SIGN, &kpriv, msg, mlen, sig, &n),
+    assert_int_equal(mu_once(CKM_EDDSA, &ep, 3, CKF_SIGN, &kpriv, msg, mlen, sig, &n),
                      CKR_MECHANISM_PARAM_INVALID);
     /* signing needs the private key */
-    assert_int_equal(once(CKM_EDDSA, NULL, 0, CKF_SIGN, &kpub, msg, mlen, sig, &n),
+    assert_int_equal(mu_once(CKM_EDDSA, NULL, 0, CKF_SIGN, &kpub, msg, mlen, sig, &n),
                      CKR_KEY_TYPE_INCONSISTENT);
     mech_cache_free(cpriv);
     mech_cache_free(cpub);
@@ -211,10 +141,10 @@ static void gen(CK_MECHANISM_TYPE t, CK_KEY_TYPE kt, const char *params, attrs_t
     const struct mech_def *d = mech_find(t);
     assert_non_null(d);
     CK_MECHANISM m = { t, NULL, 0 };
-    key_head(pub, CKO_PUBLIC_KEY, kt);
-    key_head(priv, CKO_PRIVATE_KEY, kt);
+    mu_key_head(pub, CKO_PUBLIC_KEY, kt);
+    mu_key_head(priv, CKO_PRIVATE_KEY, kt);
     if (params)
-        set_hex(pub, CKA_EC_PARAMS, params, false);
+        mu_set_hex(pub, CKA_EC_PARAMS, params, false);
     assert_int_equal(d->family->generate_pair(d, &m, pub, priv), want);
 }
 
@@ -253,10 +183,10 @@ static void test_keygen(void **state)
             struct mech_key kpriv = { &priv, NULL }, kpub = { &pub, NULL };
             uint8_t sig[114];
             CK_ULONG n = sizeof sig;
-            assert_int_equal(once(CKM_EDDSA, NULL, 0, CKF_SIGN, &kpriv, (const uint8_t *)"hi", 2,
+            assert_int_equal(mu_once(CKM_EDDSA, NULL, 0, CKF_SIGN, &kpriv, (const uint8_t *)"hi", 2,
                                   sig, &n),
                              CKR_OK);
-            assert_int_equal(verify(CKM_EDDSA, NULL, 0, &kpub, (const uint8_t *)"hi", 2, sig, n),
+            assert_int_equal(mu_verify(CKM_EDDSA, NULL, 0, &kpub, (const uint8_t *)"hi", 2, sig, n),
                              CKR_OK);
         }
         attrs_free(&pub);
@@ -284,5 +214,5 @@ int main(void)
         cmocka_unit_test(test_ed448_rfc8032),
         cmocka_unit_test(test_keygen),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, group_setup, mu_group_teardown);
 }

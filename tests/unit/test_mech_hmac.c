@@ -17,39 +17,19 @@
 #include "base/mem.h"
 #include "base/ossl.h"
 #include "mech/mech.h"
+#include "mech_util.h"
 
 /* mech.c refers to the family tables weakly, which does not pull their objects out of the
  * static archive: name the tables so the linker includes them. */
 extern const struct mech_table mech_hmac_table, mech_digest_table;
 static const struct mech_table *volatile g_linked[] = { &mech_hmac_table, &mech_digest_table };
 
-static size_t unhex(const char *h, uint8_t *out)
-{
-    size_t n = strlen(h) / 2;
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        sscanf(h + 2 * i, "%2x", &v);
-        out[i] = (uint8_t)v;
-    }
-    return n;
-}
-
 static int setup(void **state)
 {
     (void)state;
     if (!g_linked[0] || !g_linked[1])
         return -1;
-    if (secmem_init() || ossl_open() || mech_setup())
-        return -1;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    mech_teardown();
-    ossl_close();
-    return 0;
+    return mu_mech_open();
 }
 
 static void make_key(attrs_t *a, CK_KEY_TYPE kt, const uint8_t *v, size_t len)
@@ -95,7 +75,7 @@ static void kat(CK_MECHANISM_TYPE t, CK_ULONG general_len, const uint8_t *key, s
     make_key(&a, CKK_GENERIC_SECRET, key, kl);
     struct mech_key k = { &a, NULL };
     uint8_t want[64], got[64];
-    size_t wl = unhex(hex, want);
+    size_t wl = mu_unhex_unchecked(hex, want);
     size_t gl = mac(t, general_len, &k, msg, ml, got);
     assert_int_equal(gl, wl);
     assert_memory_equal(got, want, wl);
@@ -317,7 +297,7 @@ static void test_length_rules(void **state)
     (void)state;
     uint8_t kv[20], want[64], got[64];
     memset(kv, 0x0b, sizeof kv);
-    unhex("b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7", want);
+    mu_unhex_unchecked("b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7", want);
     attrs_t a;
     make_key(&a, CKK_GENERIC_SECRET, kv, sizeof kv);
     struct mech_key k = { &a, NULL };
@@ -460,8 +440,8 @@ static void test_key_cache(void **state)
     (void)state;
     uint8_t kv[20], want256[32], want1[20], got[64];
     memset(kv, 0x0b, sizeof kv);
-    unhex("b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7", want256);
-    unhex("b617318655057264e28bc0b6fb378c8ef146be00", want1);
+    mu_unhex_unchecked("b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7", want256);
+    mu_unhex_unchecked("b617318655057264e28bc0b6fb378c8ef146be00", want1);
     attrs_t a;
     make_key(&a, CKK_GENERIC_SECRET, kv, sizeof kv);
     void *cache = NULL;
@@ -604,5 +584,5 @@ int main(void)
         cmocka_unit_test(test_generic_keygen),
         cmocka_unit_test(test_speed_note),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, mu_group_teardown);
 }

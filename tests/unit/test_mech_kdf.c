@@ -19,37 +19,19 @@
 #include "base/mem.h"
 #include "base/ossl.h"
 #include "mech/mech.h"
+#include "mech_util.h"
 
 /* mech.c refers to the family tables weakly, which does not pull their objects out of the
  * static archive: name the table so the linker includes it. */
 extern const struct mech_table mech_kdf_table;
 static const struct mech_table *volatile g_linked = &mech_kdf_table;
 
-static size_t unhex(const char *h, uint8_t *out)
-{
-    size_t n = strlen(h) / 2;
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        sscanf(h + 2 * i, "%2x", &v);
-        out[i] = (uint8_t)v;
-    }
-    return n;
-}
-
 static int setup(void **state)
 {
     (void)state;
     if (!g_linked)
         return -1;
-    return secmem_init() || ossl_open() || mech_setup() ? -1 : 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    mech_teardown();
-    ossl_close();
-    return 0;
+    return mu_mech_open();
 }
 
 static void make_obj(attrs_t *a, CK_OBJECT_CLASS cls, CK_KEY_TYPE kt, const uint8_t *v,
@@ -87,7 +69,7 @@ static CK_RV derive(CK_MECHANISM_TYPE t, void *param, CK_ULONG plen, const attrs
 static void check_value(const attrs_t *t, const char *hex)
 {
     uint8_t want[512];
-    size_t wl = unhex(hex, want);
+    size_t wl = mu_unhex_unchecked(hex, want);
     const attr_t *v = attrs_get(t, CKA_VALUE);
     assert_non_null(v);
     assert_true(v->secret);
@@ -131,8 +113,9 @@ static void test_hkdf_rfc5869(void **state)
     for (size_t i = 0; i < sizeof hkdf_cases / sizeof hkdf_cases[0]; i++) {
         const struct rfc5869 *c = &hkdf_cases[i];
         uint8_t ikm[128], salt[128], info[128], prk[64];
-        size_t il = unhex(c->ikm, ikm), sl = unhex(c->salt, salt), nl = unhex(c->info, info);
-        size_t pl = unhex(c->prk, prk);
+        size_t il = mu_unhex_unchecked(c->ikm, ikm), sl = mu_unhex_unchecked(c->salt, salt),
+               nl = mu_unhex_unchecked(c->info, info);
+        size_t pl = mu_unhex_unchecked(c->prk, prk);
         size_t okml = strlen(c->okm) / 2;
         attrs_t base, t;
         make_obj(&base, CKO_SECRET_KEY, CKK_GENERIC_SECRET, ikm, il);
@@ -405,8 +388,8 @@ static void test_sp108_cavp(void **state)
 {
     (void)state;
     uint8_t ki[32], fixed[60];
-    unhex("dd1d91b7d90b2bd3138533ce92b272fbf8a369316aefe242e659cc0ae238afe0", ki);
-    unhex("01322b96b30acd197979444e468e1c5c6859bf1b1cf951b7e725303e237e46b8"
+    mu_unhex_unchecked("dd1d91b7d90b2bd3138533ce92b272fbf8a369316aefe242e659cc0ae238afe0", ki);
+    mu_unhex_unchecked("01322b96b30acd197979444e468e1c5c6859bf1b1cf951b7e725303e237e46b8"
           "64a145fab25e517b08f8683d0315bb2911d80a0e8aba17f3b413faac",
           fixed);
     attrs_t base, t;
@@ -606,8 +589,8 @@ static void test_simple(void **state)
 {
     (void)state;
     uint8_t bv[4], dv[4];
-    unhex("01234567", bv);
-    unhex("89abcdef", dv);
+    mu_unhex_unchecked("01234567", bv);
+    mu_unhex_unchecked("89abcdef", dv);
     attrs_t base, t;
     make_obj(&base, CKO_SECRET_KEY, CKK_GENERIC_SECRET, bv, 4);
     CK_KEY_DERIVATION_STRING_DATA sd = { dv, 4 };
@@ -656,7 +639,7 @@ static void test_simple(void **state)
     attrs_free(&base);
 
     /* The specification's example: 0x329F84A9 from bit 21, two bytes: 0x9526. */
-    unhex("329f84a9", bv);
+    mu_unhex_unchecked("329f84a9", bv);
     make_obj(&base, CKO_SECRET_KEY, CKK_GENERIC_SECRET, bv, 4);
     CK_EXTRACT_PARAMS bit = 21;
     make_tmpl(&t, CKO_SECRET_KEY, CK_UNAVAILABLE_INFORMATION, 2);
@@ -702,5 +685,5 @@ int main(void)
         cmocka_unit_test(test_sp108_errors),
         cmocka_unit_test(test_simple),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, mu_group_teardown);
 }

@@ -14,48 +14,7 @@
 #include "base/mem.h"
 #include "base/ossl.h"
 #include "mech/mech.h"
-
-static size_t unhex(const char *h, uint8_t *out, size_t max)
-{
-    size_t n = strlen(h) / 2;
-    assert_true(n <= max);
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        assert_int_equal(sscanf(h + 2 * i, "%2x", &v), 1);
-        out[i] = (uint8_t)v;
-    }
-    return n;
-}
-
-static int group_setup(void **state)
-{
-    (void)state;
-    if (secmem_init() || ossl_open() || mech_setup())
-        return -1;
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    mech_teardown();
-    ossl_close();
-    return 0;
-}
-
-static void set_hex(attrs_t *a, CK_ATTRIBUTE_TYPE t, const char *hex, bool secret)
-{
-    uint8_t buf[1100];
-    size_t n = unhex(hex, buf, sizeof buf);
-    assert_int_equal(attrs_set(a, t, buf, (CK_ULONG)n, secret), CKR_OK);
-}
-
-static void key_head(attrs_t *a, CK_OBJECT_CLASS cls, CK_KEY_TYPE kt)
-{
-    attrs_init(a);
-    assert_int_equal(attrs_set_ulong(a, CKA_CLASS, cls), CKR_OK);
-    assert_int_equal(attrs_set_ulong(a, CKA_KEY_TYPE, kt), CKR_OK);
-}
+#include "mech_util.h"
 
 /* DER OID 1.2.840.10045.3.1.7 */
 static const char *P256_OID = "06082a8648ce3d030107";
@@ -69,9 +28,9 @@ static void test_ec_private_gives_public(void **state)
     (void)state;
     attrs_t a, pub;
     EVP_PKEY *k = NULL;
-    key_head(&a, CKO_PRIVATE_KEY, CKK_EC);
-    set_hex(&a, CKA_EC_PARAMS, P256_OID, false);
-    set_hex(&a, CKA_VALUE, P256_X, true);
+    mu_key_head(&a, CKO_PRIVATE_KEY, CKK_EC);
+    mu_set_hex(&a, CKA_EC_PARAMS, P256_OID, false);
+    mu_set_hex(&a, CKA_VALUE, P256_X, true);
     assert_int_equal(mech_validate_import(&a), CKR_OK);
     assert_int_equal(mech_pkey_from_attrs(&a, true, &k), CKR_OK);
     /* to_attrs of the public half: DER OCTET STRING around the RFC 6979 point */
@@ -79,7 +38,7 @@ static void test_ec_private_gives_public(void **state)
     assert_int_equal(mech_pkey_to_attrs(k, CKO_PUBLIC_KEY, &pub), CKR_OK);
     const attr_t *pt = attrs_get(&pub, CKA_EC_POINT);
     uint8_t want[67] = { 0x04, 0x41 };
-    unhex(P256_PT, want + 2, 65);
+    mu_unhex(P256_PT, want + 2, 65);
     assert_non_null(pt);
     assert_int_equal(pt->len, 67);
     assert_memory_equal(pt->val, want, 67);
@@ -106,39 +65,39 @@ static void test_ec_public_forms(void **state)
     (void)state;
     attrs_t a;
     EVP_PKEY *k = NULL;
-    key_head(&a, CKO_PUBLIC_KEY, CKK_EC);
+    mu_key_head(&a, CKO_PUBLIC_KEY, CKK_EC);
     /* raw point, printable-string curve name */
-    set_hex(&a, CKA_EC_PARAMS, "130a7072696d653235367631", false); /* "prime256v1" */
-    set_hex(&a, CKA_EC_POINT, P256_PT, false);
+    mu_set_hex(&a, CKA_EC_PARAMS, "130a7072696d653235367631", false); /* "prime256v1" */
+    mu_set_hex(&a, CKA_EC_POINT, P256_PT, false);
     assert_int_equal(mech_validate_import(&a), CKR_OK);
     assert_int_equal(mech_pkey_from_attrs(&a, false, &k), CKR_OK);
     EVP_PKEY_free(k);
-    set_hex(&a, CKA_EC_PARAMS, "1309736563703235367231", false); /* "secp256r1" */
+    mu_set_hex(&a, CKA_EC_PARAMS, "1309736563703235367231", false); /* "secp256r1" */
     assert_int_equal(mech_validate_import(&a), CKR_OK);
     /* a point off the curve */
     char bad[200];
     strcpy(bad, P256_PT);
     bad[strlen(bad) - 1] = '0';
-    set_hex(&a, CKA_EC_POINT, bad, false);
+    mu_set_hex(&a, CKA_EC_POINT, bad, false);
     assert_int_equal(mech_validate_import(&a), CKR_ATTRIBUTE_VALUE_INVALID);
     /* garbage length */
-    set_hex(&a, CKA_EC_POINT, "0441aabb", false);
+    mu_set_hex(&a, CKA_EC_POINT, "0441aabb", false);
     assert_int_equal(mech_validate_import(&a), CKR_ATTRIBUTE_VALUE_INVALID);
     /* unknown curves: secp224r1, brainpoolP256r1, explicit parameters, a bad name */
-    set_hex(&a, CKA_EC_POINT, P256_PT, false);
-    set_hex(&a, CKA_EC_PARAMS, "06052b81040021", false);
+    mu_set_hex(&a, CKA_EC_POINT, P256_PT, false);
+    mu_set_hex(&a, CKA_EC_PARAMS, "06052b81040021", false);
     assert_int_equal(mech_validate_import(&a), CKR_CURVE_NOT_SUPPORTED);
-    set_hex(&a, CKA_EC_PARAMS, "06092b2403030208010107", false);
+    mu_set_hex(&a, CKA_EC_PARAMS, "06092b2403030208010107", false);
     assert_int_equal(mech_validate_import(&a), CKR_CURVE_NOT_SUPPORTED);
-    set_hex(&a, CKA_EC_PARAMS, "3003020101", false);
+    mu_set_hex(&a, CKA_EC_PARAMS, "3003020101", false);
     assert_int_equal(mech_validate_import(&a), CKR_CURVE_NOT_SUPPORTED);
-    set_hex(&a, CKA_EC_PARAMS, "130461626364", false);
+    mu_set_hex(&a, CKA_EC_PARAMS, "130461626364", false);
     assert_int_equal(mech_validate_import(&a), CKR_CURVE_NOT_SUPPORTED);
     /* malformed DER */
-    set_hex(&a, CKA_EC_PARAMS, "06092a8648ce3d030107", false);
+    mu_set_hex(&a, CKA_EC_PARAMS, "06092a8648ce3d030107", false);
     assert_int_equal(mech_validate_import(&a), CKR_ATTRIBUTE_VALUE_INVALID);
     /* an Edwards curve under CKK_EC */
-    set_hex(&a, CKA_EC_PARAMS, "06032b6570", false);
+    mu_set_hex(&a, CKA_EC_PARAMS, "06032b6570", false);
     assert_int_equal(mech_validate_import(&a), CKR_CURVE_NOT_SUPPORTED);
     attrs_free(&a);
 }
@@ -147,16 +106,16 @@ static void test_ec_scalar_range(void **state)
 {
     (void)state;
     attrs_t a;
-    key_head(&a, CKO_PRIVATE_KEY, CKK_EC);
-    set_hex(&a, CKA_EC_PARAMS, P256_OID, false);
-    set_hex(&a, CKA_VALUE, "0000000000000000000000000000000000000000000000000000000000000000",
+    mu_key_head(&a, CKO_PRIVATE_KEY, CKK_EC);
+    mu_set_hex(&a, CKA_EC_PARAMS, P256_OID, false);
+    mu_set_hex(&a, CKA_VALUE, "0000000000000000000000000000000000000000000000000000000000000000",
             true);
     assert_int_equal(mech_validate_import(&a), CKR_ATTRIBUTE_VALUE_INVALID);
     /* the group order n itself */
-    set_hex(&a, CKA_VALUE, "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551",
+    mu_set_hex(&a, CKA_VALUE, "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551",
             true);
     assert_int_equal(mech_validate_import(&a), CKR_ATTRIBUTE_VALUE_INVALID);
-    set_hex(&a, CKA_VALUE, "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632550",
+    mu_set_hex(&a, CKA_VALUE, "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632550",
             true);
     assert_int_equal(mech_validate_import(&a), CKR_OK);
     attrs_free(&a);
@@ -166,15 +125,15 @@ static void check_ecx(CK_KEY_TYPE kt, const char *params, const char *priv, cons
 {
     attrs_t a, out;
     EVP_PKEY *k = NULL;
-    key_head(&a, CKO_PRIVATE_KEY, kt);
-    set_hex(&a, CKA_EC_PARAMS, params, false);
-    set_hex(&a, CKA_VALUE, priv, true);
+    mu_key_head(&a, CKO_PRIVATE_KEY, kt);
+    mu_set_hex(&a, CKA_EC_PARAMS, params, false);
+    mu_set_hex(&a, CKA_VALUE, priv, true);
     assert_int_equal(mech_validate_import(&a), CKR_OK);
     assert_int_equal(mech_pkey_from_attrs(&a, true, &k), CKR_OK);
     attrs_init(&out);
     assert_int_equal(mech_pkey_to_attrs(k, CKO_PUBLIC_KEY, &out), CKR_OK);
     uint8_t want[80];
-    size_t n = unhex(pub, want + 2, sizeof want - 2);
+    size_t n = mu_unhex(pub, want + 2, sizeof want - 2);
     want[0] = 0x04;
     want[1] = (uint8_t)n;
     const attr_t *pt = attrs_get(&out, CKA_EC_POINT);
@@ -184,9 +143,9 @@ static void check_ecx(CK_KEY_TYPE kt, const char *params, const char *priv, cons
     EVP_PKEY_free(k);
     attrs_free(&out);
     /* public object from the raw and the DER form */
-    key_head(&out, CKO_PUBLIC_KEY, kt);
-    set_hex(&out, CKA_EC_PARAMS, params, false);
-    set_hex(&out, CKA_EC_POINT, pub, false);
+    mu_key_head(&out, CKO_PUBLIC_KEY, kt);
+    mu_set_hex(&out, CKA_EC_PARAMS, params, false);
+    mu_set_hex(&out, CKA_EC_POINT, pub, false);
     assert_int_equal(mech_validate_import(&out), CKR_OK);
     assert_int_equal(mech_pkey_from_attrs(&out, false, &k), CKR_OK);
     EVP_PKEY_free(k);
@@ -230,9 +189,9 @@ static void test_ecx_rfc_keys(void **state)
               "c836647241d953d40c5b12da88120d53177f80e532c41fa0");
     /* Montgomery params under an Edwards key type */
     attrs_t a;
-    key_head(&a, CKO_PUBLIC_KEY, CKK_EC_EDWARDS);
-    set_hex(&a, CKA_EC_PARAMS, "06032b656e", false);
-    set_hex(&a, CKA_EC_POINT, "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a",
+    mu_key_head(&a, CKO_PUBLIC_KEY, CKK_EC_EDWARDS);
+    mu_set_hex(&a, CKA_EC_PARAMS, "06032b656e", false);
+    mu_set_hex(&a, CKA_EC_POINT, "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a",
             false);
     assert_int_equal(mech_validate_import(&a), CKR_CURVE_NOT_SUPPORTED);
     attrs_free(&a);
@@ -265,8 +224,8 @@ static void test_rsa_round_trip_and_tamper(void **state)
     (void)state;
     EVP_PKEY *k = gen_rsa(2048), *k2 = NULL;
     attrs_t priv, pub, back;
-    key_head(&priv, CKO_PRIVATE_KEY, CKK_RSA);
-    key_head(&pub, CKO_PUBLIC_KEY, CKK_RSA);
+    mu_key_head(&priv, CKO_PRIVATE_KEY, CKK_RSA);
+    mu_key_head(&pub, CKO_PUBLIC_KEY, CKK_RSA);
     assert_int_equal(mech_pkey_to_attrs(k, CKO_PRIVATE_KEY, &priv), CKR_OK);
     assert_int_equal(mech_pkey_to_attrs(k, CKO_PUBLIC_KEY, &pub), CKR_OK);
     CK_ULONG bits = 0;
@@ -298,7 +257,7 @@ static void test_rsa_round_trip_and_tamper(void **state)
 
     /* n, e, d only: the CRT values are recomputed, and the key still checks */
     attrs_t nod;
-    key_head(&nod, CKO_PRIVATE_KEY, CKK_RSA);
+    mu_key_head(&nod, CKO_PRIVATE_KEY, CKK_RSA);
     for (size_t i = 0; i < 3; i++) {
         const attr_t *x = attrs_get(&priv, all[i]);
         assert_int_equal(attrs_set(&nod, all[i], x->val, x->len, x->secret), CKR_OK);
@@ -312,7 +271,7 @@ static void test_rsa_round_trip_and_tamper(void **state)
 
     /* primes without CRT values and without e: all recomputed */
     attrs_t pq;
-    key_head(&pq, CKO_PRIVATE_KEY, CKK_RSA);
+    mu_key_head(&pq, CKO_PRIVATE_KEY, CKK_RSA);
     static const CK_ATTRIBUTE_TYPE some[] = { CKA_MODULUS, CKA_PRIVATE_EXPONENT, CKA_PRIME_1,
                                               CKA_PRIME_2 };
     for (size_t i = 0; i < 4; i++) {
@@ -338,10 +297,10 @@ static void test_rsa_round_trip_and_tamper(void **state)
         attrs_free(&t);
     }
     /* even public exponent, tiny modulus */
-    set_hex(&pub, CKA_PUBLIC_EXPONENT, "010000", false);
+    mu_set_hex(&pub, CKA_PUBLIC_EXPONENT, "010000", false);
     assert_int_equal(mech_validate_import(&pub), CKR_ATTRIBUTE_VALUE_INVALID);
-    set_hex(&pub, CKA_PUBLIC_EXPONENT, "010001", false);
-    set_hex(&pub, CKA_MODULUS, "c5", false);
+    mu_set_hex(&pub, CKA_PUBLIC_EXPONENT, "010001", false);
+    mu_set_hex(&pub, CKA_MODULUS, "c5", false);
     assert_int_equal(mech_validate_import(&pub), CKR_ATTRIBUTE_VALUE_INVALID);
     attrs_remove(&pub, CKA_MODULUS);
     assert_int_equal(mech_validate_import(&pub), CKR_TEMPLATE_INCOMPLETE);
@@ -356,7 +315,7 @@ static void test_other_classes(void **state)
 {
     (void)state;
     attrs_t a;
-    key_head(&a, CKO_SECRET_KEY, CKK_AES);
+    mu_key_head(&a, CKO_SECRET_KEY, CKK_AES);
     assert_int_equal(mech_validate_import(&a), CKR_OK);
     attrs_free(&a);
 }
@@ -371,5 +330,5 @@ int main(void)
         cmocka_unit_test(test_rsa_round_trip_and_tamper),
         cmocka_unit_test(test_other_classes),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, mu_group_setup, mu_group_teardown);
 }

@@ -13,32 +13,7 @@
 #include "base/mem.h"
 #include "base/ossl.h"
 #include "mech/mech.h"
-
-static size_t unhex(const char *h, uint8_t *out, size_t max)
-{
-    size_t n = strlen(h) / 2;
-    assert_true(n <= max);
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        assert_int_equal(sscanf(h + 2 * i, "%2x", &v), 1);
-        out[i] = (uint8_t)v;
-    }
-    return n;
-}
-
-static void set_hex(attrs_t *a, CK_ATTRIBUTE_TYPE t, const char *hex, bool secret)
-{
-    uint8_t buf[1100];
-    size_t n = unhex(hex, buf, sizeof buf);
-    assert_int_equal(attrs_set(a, t, buf, (CK_ULONG)n, secret), CKR_OK);
-}
-
-static void key_head(attrs_t *a, CK_OBJECT_CLASS cls, CK_KEY_TYPE kt)
-{
-    attrs_init(a);
-    assert_int_equal(attrs_set_ulong(a, CKA_CLASS, cls), CKR_OK);
-    assert_int_equal(attrs_set_ulong(a, CKA_KEY_TYPE, kt), CKR_OK);
-}
+#include "mech_util.h"
 
 /* mech.c refers to the family tables weakly, which does not pull their objects out of the
  * static archive: name the table so the linker includes it. */
@@ -53,7 +28,7 @@ static int group_setup(void **state)
 {
     (void)state;
     (void)g_linked;
-    if (secmem_init() || ossl_open() || mech_setup())
+    if (mu_mech_open())
         return -1;
     const struct mech_def *d = mech_find(CKM_RSA_PKCS_KEY_PAIR_GEN);
     if (!d)
@@ -79,8 +54,7 @@ static int group_teardown(void **state)
     mech_cache_free(g_priv_cache);
     attrs_free(&g_pub);
     attrs_free(&g_priv);
-    mech_teardown();
-    ossl_close();
+    mu_mech_close();
     return 0;
 }
 
@@ -91,42 +65,6 @@ static struct mech_key pubkey(void)
 static struct mech_key privkey(void)
 {
     return (struct mech_key){ &g_priv, &g_priv_cache };
-}
-
-static CK_RV start(CK_MECHANISM_TYPE t, const void *param, CK_ULONG plen, CK_FLAGS fn,
-                   const struct mech_key *k, struct mech_ctx **c)
-{
-    const struct mech_def *d = mech_find(t);
-    assert_non_null(d);
-    CK_MECHANISM m = { t, (void *)param, plen };
-    return d->family->init(d, fn, &m, k, c);
-}
-
-/* One single-part operation; the result of oneshot. */
-static CK_RV once(CK_MECHANISM_TYPE t, const void *param, CK_ULONG plen, CK_FLAGS fn,
-                  const struct mech_key *k, const uint8_t *in, size_t inlen, uint8_t *out,
-                  CK_ULONG *outlen)
-{
-    struct mech_ctx *c = NULL;
-    CK_RV rv = start(t, param, plen, fn, k, &c);
-    if (rv != CKR_OK)
-        return rv;
-    rv = c->def->family->oneshot(c, in, inlen, out, outlen);
-    c->def->family->free(c);
-    return rv;
-}
-
-static CK_RV verify(CK_MECHANISM_TYPE t, const void *param, CK_ULONG plen,
-                    const struct mech_key *k, const uint8_t *in, size_t inlen,
-                    const uint8_t *sig, size_t siglen)
-{
-    struct mech_ctx *c = NULL;
-    CK_RV rv = start(t, param, plen, CKF_VERIFY, k, &c);
-    if (rv != CKR_OK)
-        return rv;
-    rv = c->def->family->verify_oneshot(c, in, inlen, sig, siglen);
-    c->def->family->free(c);
-    return rv;
 }
 
 /* pkcs1v15sign-vectors.txt (RSA Laboratories), Example 1: 1024-bit key. */
@@ -164,19 +102,19 @@ static void test_pkcs1_sign_kat(void **state)
     (void)state;
     attrs_t priv, pub;
     void *cache = NULL;
-    key_head(&priv, CKO_PRIVATE_KEY, CKK_RSA);
-    set_hex(&priv, CKA_MODULUS, EX1_N, false);
-    set_hex(&priv, CKA_PUBLIC_EXPONENT, "010001", false);
-    set_hex(&priv, CKA_PRIVATE_EXPONENT, EX1_D, true);
+    mu_key_head(&priv, CKO_PRIVATE_KEY, CKK_RSA);
+    mu_set_hex(&priv, CKA_MODULUS, EX1_N, false);
+    mu_set_hex(&priv, CKA_PUBLIC_EXPONENT, "010001", false);
+    mu_set_hex(&priv, CKA_PRIVATE_EXPONENT, EX1_D, true);
     assert_int_equal(mech_validate_import(&priv), CKR_OK);
     struct mech_key k = { &priv, &cache };
     uint8_t msg[512], want[128], sig[256];
-    size_t mlen = unhex(EX12_MSG, msg, sizeof msg);
-    unhex(EX12_SIG, want, sizeof want);
+    size_t mlen = mu_unhex(EX12_MSG, msg, sizeof msg);
+    mu_unhex(EX12_SIG, want, sizeof want);
 
     /* length query, then a short buffer, then the signature: nothing consumed before */
     struct mech_ctx *c;
-    assert_int_equal(start(CKM_SHA1_RSA_PKCS, NULL, 0, CKF_SIGN, &k, &c), CKR_OK);
+    assert_int_equal(mu_start(CKM_SHA1_RSA_PKCS, NULL, 0, CKF_SIGN, &k, &c), CKR_OK);
     CK_ULONG n = 0;
     assert_int_equal(c->def->family->oneshot(c, msg, mlen, NULL, &n), MECH_LENGTH_ONLY);
     assert_int_equal(n, 128);
@@ -190,7 +128,7 @@ static void test_pkcs1_sign_kat(void **state)
     c->def->family->free(c);
 
     /* multi-part gives the same bytes */
-    assert_int_equal(start(CKM_SHA1_RSA_PKCS, NULL, 0, CKF_SIGN, &k, &c), CKR_OK);
+    assert_int_equal(mu_start(CKM_SHA1_RSA_PKCS, NULL, 0, CKF_SIGN, &k, &c), CKR_OK);
     assert_int_equal(c->def->family->update(c, msg, 10, NULL, NULL), CKR_OK);
     assert_int_equal(c->def->family->update(c, msg + 10, mlen - 10, NULL, NULL), CKR_OK);
     n = 0;
@@ -206,49 +144,49 @@ static void test_pkcs1_sign_kat(void **state)
     unsigned int hl = 20;
     assert_int_equal(EVP_Digest(msg, mlen, di + 15, &hl, EVP_sha1(), NULL), 1);
     n = sizeof sig;
-    assert_int_equal(once(CKM_RSA_PKCS, NULL, 0, CKF_SIGN, &k, di, sizeof di, sig, &n), CKR_OK);
+    assert_int_equal(mu_once(CKM_RSA_PKCS, NULL, 0, CKF_SIGN, &k, di, sizeof di, sig, &n), CKR_OK);
     assert_memory_equal(sig, want, 128);
     n = sizeof sig;
-    assert_int_equal(once(CKM_RSA_PKCS, NULL, 0, CKF_SIGN_RECOVER, &k, di, sizeof di, sig, &n),
+    assert_int_equal(mu_once(CKM_RSA_PKCS, NULL, 0, CKF_SIGN_RECOVER, &k, di, sizeof di, sig, &n),
                      CKR_OK);
     assert_memory_equal(sig, want, 128);
     /* too long for PKCS#1 v1.5 (k - 11) */
     n = sizeof sig;
-    assert_int_equal(once(CKM_RSA_PKCS, NULL, 0, CKF_SIGN, &k, msg, 118, sig, &n),
+    assert_int_equal(mu_once(CKM_RSA_PKCS, NULL, 0, CKF_SIGN, &k, msg, 118, sig, &n),
                      CKR_DATA_LEN_RANGE);
     mech_cache_free(cache);
     cache = NULL;
 
-    key_head(&pub, CKO_PUBLIC_KEY, CKK_RSA);
-    set_hex(&pub, CKA_MODULUS, EX1_N, false);
-    set_hex(&pub, CKA_PUBLIC_EXPONENT, "010001", false);
+    mu_key_head(&pub, CKO_PUBLIC_KEY, CKK_RSA);
+    mu_set_hex(&pub, CKA_MODULUS, EX1_N, false);
+    mu_set_hex(&pub, CKA_PUBLIC_EXPONENT, "010001", false);
     k.attrs = &pub;
     uint8_t rec[128];
     n = sizeof rec;
-    assert_int_equal(once(CKM_RSA_PKCS, NULL, 0, CKF_VERIFY_RECOVER, &k, want, 128, rec, &n),
+    assert_int_equal(mu_once(CKM_RSA_PKCS, NULL, 0, CKF_VERIFY_RECOVER, &k, want, 128, rec, &n),
                      CKR_OK);
     assert_int_equal(n, sizeof di);
     assert_memory_equal(rec, di, sizeof di);
-    assert_int_equal(verify(CKM_RSA_PKCS, NULL, 0, &k, di, sizeof di, want, 128), CKR_OK);
+    assert_int_equal(mu_verify(CKM_RSA_PKCS, NULL, 0, &k, di, sizeof di, want, 128), CKR_OK);
 
     /* Example 1.3, verify only */
-    mlen = unhex(EX13_MSG, msg, sizeof msg);
-    unhex(EX13_SIG, want, sizeof want);
-    assert_int_equal(verify(CKM_SHA1_RSA_PKCS, NULL, 0, &k, msg, mlen, want, 128), CKR_OK);
-    assert_int_equal(start(CKM_SHA1_RSA_PKCS, NULL, 0, CKF_VERIFY, &k, &c), CKR_OK);
+    mlen = mu_unhex(EX13_MSG, msg, sizeof msg);
+    mu_unhex(EX13_SIG, want, sizeof want);
+    assert_int_equal(mu_verify(CKM_SHA1_RSA_PKCS, NULL, 0, &k, msg, mlen, want, 128), CKR_OK);
+    assert_int_equal(mu_start(CKM_SHA1_RSA_PKCS, NULL, 0, CKF_VERIFY, &k, &c), CKR_OK);
     for (size_t i = 0; i < mlen; i += 7)
         assert_int_equal(c->def->family->update(c, msg + i, mlen - i < 7 ? mlen - i : 7, NULL,
                                                 NULL),
                          CKR_OK);
     assert_int_equal(c->def->family->verify_final(c, want, 128), CKR_OK);
     c->def->family->free(c);
-    assert_int_equal(verify(CKM_SHA1_RSA_PKCS, NULL, 0, &k, msg, mlen, want, 127),
+    assert_int_equal(mu_verify(CKM_SHA1_RSA_PKCS, NULL, 0, &k, msg, mlen, want, 127),
                      CKR_SIGNATURE_LEN_RANGE);
     want[5] ^= 1;
-    assert_int_equal(verify(CKM_SHA1_RSA_PKCS, NULL, 0, &k, msg, mlen, want, 128),
+    assert_int_equal(mu_verify(CKM_SHA1_RSA_PKCS, NULL, 0, &k, msg, mlen, want, 128),
                      CKR_SIGNATURE_INVALID);
     /* a parameter where none belongs */
-    assert_int_equal(verify(CKM_SHA1_RSA_PKCS, msg, 4, &k, msg, mlen, want, 128),
+    assert_int_equal(mu_verify(CKM_SHA1_RSA_PKCS, msg, 4, &k, msg, mlen, want, 128),
                      CKR_MECHANISM_PARAM_INVALID);
     mech_cache_free(cache);
     attrs_free(&priv);
@@ -260,33 +198,33 @@ static void test_cavp_sha256_verify(void **state)
 {
     (void)state;
     attrs_t pub;
-    key_head(&pub, CKO_PUBLIC_KEY, CKK_RSA);
-    set_hex(&pub, CKA_MODULUS,
+    mu_key_head(&pub, CKO_PUBLIC_KEY, CKK_RSA);
+    mu_set_hex(&pub, CKA_MODULUS,
             "a3ecf80ff1804833c36a89a1583f58ef3332476a50a153e73ced17796139636045c131a6b17222ba8848"
             "f70150b18dfa390bfb1670ae982dfbc311fd0ede055564687af3805ca883944bb5ac9ec19b0e0cfbd9a3"
             "14d70b17080c3d49b50cbf417062eb41bd639d67a5fb330ec55a0489fee08eeec97ed487c114b20393fe"
             "0aef",
             false);
-    set_hex(&pub, CKA_PUBLIC_EXPONENT, "1001", false);
+    mu_set_hex(&pub, CKA_PUBLIC_EXPONENT, "1001", false);
     assert_int_equal(mech_validate_import(&pub), CKR_OK);
     uint8_t msg[128], sig[128];
-    size_t mlen = unhex("dfce08b64b9ea4014947012670548da4ceeee084dbfe509aac92bf096982b8050153bb"
+    size_t mlen = mu_unhex("dfce08b64b9ea4014947012670548da4ceeee084dbfe509aac92bf096982b8050153bb"
                         "dd1c5bd4385226729e9a19773b05558ce0acdfb74be6fd2fa8bfe36f58a68e89f066f1"
                         "bd85584f4a27d6e884abf2d727ae683bebd6d295585b1b71dcc636491bf910a68670c3"
                         "882fc60c08db7bff3c59f4f95b13c3d721e329657528d9",
                         msg, sizeof msg);
-    unhex("8d9d30a87df0c2f6cd651fcaf2b9ac1296287ad3d4b03132e330f08ab701fc197040d0a261f631e7e344"
+    mu_unhex("8d9d30a87df0c2f6cd651fcaf2b9ac1296287ad3d4b03132e330f08ab701fc197040d0a261f631e7e344"
           "78b592551e1f682395c9e2b54c8ce8b0c72c1b5a79748cc34f9152730a7f67fae1225a4ce750f1d5d4e288"
           "176df197e7503c88b5baecef3abcf2875f111e6d7f7b4dc8afa2ed3c1d7ad8e7cf45a77f0b1cb178518402",
           sig, sizeof sig);
     void *cache = NULL;
     struct mech_key k = { &pub, &cache };
-    assert_int_equal(verify(CKM_SHA256_RSA_PKCS, NULL, 0, &k, msg, mlen, sig, 128), CKR_OK);
+    assert_int_equal(mu_verify(CKM_SHA256_RSA_PKCS, NULL, 0, &k, msg, mlen, sig, 128), CKR_OK);
     /* the same signature under the wrong hash */
-    assert_int_equal(verify(CKM_SHA384_RSA_PKCS, NULL, 0, &k, msg, mlen, sig, 128),
+    assert_int_equal(mu_verify(CKM_SHA384_RSA_PKCS, NULL, 0, &k, msg, mlen, sig, 128),
                      CKR_SIGNATURE_INVALID);
     msg[0] ^= 1;
-    assert_int_equal(verify(CKM_SHA256_RSA_PKCS, NULL, 0, &k, msg, mlen, sig, 128),
+    assert_int_equal(mu_verify(CKM_SHA256_RSA_PKCS, NULL, 0, &k, msg, mlen, sig, 128),
                      CKR_SIGNATURE_INVALID);
     mech_cache_free(cache);
     attrs_free(&pub);
@@ -317,17 +255,17 @@ static void test_keygen_errors(void **state)
     const struct mech_def *d = mech_find(CKM_RSA_PKCS_KEY_PAIR_GEN);
     CK_MECHANISM m = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
     attrs_t pub, priv;
-    key_head(&pub, CKO_PUBLIC_KEY, CKK_RSA);
-    key_head(&priv, CKO_PRIVATE_KEY, CKK_RSA);
+    mu_key_head(&pub, CKO_PUBLIC_KEY, CKK_RSA);
+    mu_key_head(&priv, CKO_PRIVATE_KEY, CKK_RSA);
     assert_int_equal(d->family->generate_pair(d, &m, &pub, &priv), CKR_TEMPLATE_INCOMPLETE);
     attrs_set_ulong(&pub, CKA_MODULUS_BITS, 512);
     assert_int_equal(d->family->generate_pair(d, &m, &pub, &priv), CKR_KEY_SIZE_RANGE);
     attrs_set_ulong(&pub, CKA_MODULUS_BITS, 16392);
     assert_int_equal(d->family->generate_pair(d, &m, &pub, &priv), CKR_KEY_SIZE_RANGE);
     attrs_set_ulong(&pub, CKA_MODULUS_BITS, 2048);
-    set_hex(&pub, CKA_PUBLIC_EXPONENT, "010000", false);
+    mu_set_hex(&pub, CKA_PUBLIC_EXPONENT, "010000", false);
     assert_int_equal(d->family->generate_pair(d, &m, &pub, &priv), CKR_ATTRIBUTE_VALUE_INVALID);
-    set_hex(&pub, CKA_PUBLIC_EXPONENT, "01", false);
+    mu_set_hex(&pub, CKA_PUBLIC_EXPONENT, "01", false);
     assert_int_equal(d->family->generate_pair(d, &m, &pub, &priv), CKR_ATTRIBUTE_VALUE_INVALID);
     CK_ULONG dummy = 0;
     m.ulParameterLen = sizeof dummy;
@@ -336,7 +274,7 @@ static void test_keygen_errors(void **state)
     /* any odd exponent the caller asks for: e = 3 */
     m.ulParameterLen = 0;
     m.pParameter = NULL;
-    set_hex(&pub, CKA_PUBLIC_EXPONENT, "03", false);
+    mu_set_hex(&pub, CKA_PUBLIC_EXPONENT, "03", false);
     assert_int_equal(d->family->generate_pair(d, &m, &pub, &priv), CKR_OK);
     const attr_t *e = attrs_get(&priv, CKA_PUBLIC_EXPONENT);
     assert_int_equal(e->len, 1);
@@ -356,63 +294,63 @@ static void test_pss(void **state)
     unsigned int hl = 32;
     assert_int_equal(EVP_Digest(msg, sizeof msg, dg, &hl, EVP_sha256(), NULL), 1);
     CK_ULONG n = sizeof sig;
-    assert_int_equal(once(CKM_RSA_PKCS_PSS, &p, sizeof p, CKF_SIGN, &kpriv, dg, 32, sig, &n),
+    assert_int_equal(mu_once(CKM_RSA_PKCS_PSS, &p, sizeof p, CKF_SIGN, &kpriv, dg, 32, sig, &n),
                      CKR_OK);
     assert_int_equal(n, 256);
-    assert_int_equal(verify(CKM_RSA_PKCS_PSS, &p, sizeof p, &kpub, dg, 32, sig, 256), CKR_OK);
+    assert_int_equal(mu_verify(CKM_RSA_PKCS_PSS, &p, sizeof p, &kpub, dg, 32, sig, 256), CKR_OK);
     /* the hash-and-sign form verifies the raw form's signature and the reverse */
-    assert_int_equal(verify(CKM_SHA256_RSA_PKCS_PSS, &p, sizeof p, &kpub, msg, sizeof msg, sig,
+    assert_int_equal(mu_verify(CKM_SHA256_RSA_PKCS_PSS, &p, sizeof p, &kpub, msg, sizeof msg, sig,
                             256),
                      CKR_OK);
     struct mech_ctx *c;
-    assert_int_equal(start(CKM_SHA256_RSA_PKCS_PSS, &p, sizeof p, CKF_SIGN, &kpriv, &c), CKR_OK);
+    assert_int_equal(mu_start(CKM_SHA256_RSA_PKCS_PSS, &p, sizeof p, CKF_SIGN, &kpriv, &c), CKR_OK);
     assert_int_equal(c->def->family->update(c, msg, 100, NULL, NULL), CKR_OK);
     assert_int_equal(c->def->family->update(c, msg + 100, 200, NULL, NULL), CKR_OK);
     n = sizeof sig;
     assert_int_equal(c->def->family->final(c, sig, &n), CKR_OK);
     c->def->family->free(c);
-    assert_int_equal(verify(CKM_RSA_PKCS_PSS, &p, sizeof p, &kpub, dg, 32, sig, 256), CKR_OK);
+    assert_int_equal(mu_verify(CKM_RSA_PKCS_PSS, &p, sizeof p, &kpub, dg, 32, sig, 256), CKR_OK);
     /* a different salt length does not verify */
     CK_RSA_PKCS_PSS_PARAMS p2 = p;
     p2.sLen = 20;
-    assert_int_equal(verify(CKM_RSA_PKCS_PSS, &p2, sizeof p2, &kpub, dg, 32, sig, 256),
+    assert_int_equal(mu_verify(CKM_RSA_PKCS_PSS, &p2, sizeof p2, &kpub, dg, 32, sig, 256),
                      CKR_SIGNATURE_INVALID);
     /* the input of CKM_RSA_PKCS_PSS is a digest of the named hash */
     n = sizeof sig;
-    assert_int_equal(once(CKM_RSA_PKCS_PSS, &p, sizeof p, CKF_SIGN, &kpriv, dg, 31, sig, &n),
+    assert_int_equal(mu_once(CKM_RSA_PKCS_PSS, &p, sizeof p, CKF_SIGN, &kpriv, dg, 31, sig, &n),
                      CKR_DATA_LEN_RANGE);
     /* parameter errors */
     n = sizeof sig;
-    assert_int_equal(once(CKM_RSA_PKCS_PSS, &p, sizeof p - 1, CKF_SIGN, &kpriv, dg, 32, sig, &n),
+    assert_int_equal(mu_once(CKM_RSA_PKCS_PSS, &p, sizeof p - 1, CKF_SIGN, &kpriv, dg, 32, sig, &n),
                      CKR_MECHANISM_PARAM_INVALID);
-    assert_int_equal(once(CKM_RSA_PKCS_PSS, NULL, 0, CKF_SIGN, &kpriv, dg, 32, sig, &n),
+    assert_int_equal(mu_once(CKM_RSA_PKCS_PSS, NULL, 0, CKF_SIGN, &kpriv, dg, 32, sig, &n),
                      CKR_MECHANISM_PARAM_INVALID);
     p2 = p;
     p2.hashAlg = CKM_MD5;
-    assert_int_equal(once(CKM_RSA_PKCS_PSS, &p2, sizeof p2, CKF_SIGN, &kpriv, dg, 32, sig, &n),
+    assert_int_equal(mu_once(CKM_RSA_PKCS_PSS, &p2, sizeof p2, CKF_SIGN, &kpriv, dg, 32, sig, &n),
                      CKR_MECHANISM_PARAM_INVALID);
     p2 = p;
     p2.mgf = 77;
-    assert_int_equal(once(CKM_RSA_PKCS_PSS, &p2, sizeof p2, CKF_SIGN, &kpriv, dg, 32, sig, &n),
+    assert_int_equal(mu_once(CKM_RSA_PKCS_PSS, &p2, sizeof p2, CKF_SIGN, &kpriv, dg, 32, sig, &n),
                      CKR_MECHANISM_PARAM_INVALID);
     p2 = p;
     p2.sLen = 256;
-    assert_int_equal(once(CKM_RSA_PKCS_PSS, &p2, sizeof p2, CKF_SIGN, &kpriv, dg, 32, sig, &n),
+    assert_int_equal(mu_once(CKM_RSA_PKCS_PSS, &p2, sizeof p2, CKF_SIGN, &kpriv, dg, 32, sig, &n),
                      CKR_MECHANISM_PARAM_INVALID);
     p2 = p;
     p2.hashAlg = CKM_SHA384; /* not the mechanism's hash */
-    assert_int_equal(start(CKM_SHA256_RSA_PKCS_PSS, &p2, sizeof p2, CKF_SIGN, &kpriv, &c),
+    assert_int_equal(mu_start(CKM_SHA256_RSA_PKCS_PSS, &p2, sizeof p2, CKF_SIGN, &kpriv, &c),
                      CKR_MECHANISM_PARAM_INVALID);
     /* SHA3 with an MGF1 over another hash */
     CK_RSA_PKCS_PSS_PARAMS p3 = { CKM_SHA3_512, CKG_MGF1_SHA1, 64 };
     n = sizeof sig;
-    assert_int_equal(once(CKM_SHA3_512_RSA_PKCS_PSS, &p3, sizeof p3, CKF_SIGN, &kpriv, msg, 7,
+    assert_int_equal(mu_once(CKM_SHA3_512_RSA_PKCS_PSS, &p3, sizeof p3, CKF_SIGN, &kpriv, msg, 7,
                           sig, &n),
                      CKR_OK);
-    assert_int_equal(verify(CKM_SHA3_512_RSA_PKCS_PSS, &p3, sizeof p3, &kpub, msg, 7, sig, 256),
+    assert_int_equal(mu_verify(CKM_SHA3_512_RSA_PKCS_PSS, &p3, sizeof p3, &kpub, msg, 7, sig, 256),
                      CKR_OK);
     /* signing needs the private key object */
-    assert_int_equal(once(CKM_RSA_PKCS_PSS, &p, sizeof p, CKF_SIGN, &kpub, dg, 32, sig, &n),
+    assert_int_equal(mu_once(CKM_RSA_PKCS_PSS, &p, sizeof p, CKF_SIGN, &kpub, dg, 32, sig, &n),
                      CKR_KEY_TYPE_INCONSISTENT);
 }
 
@@ -428,12 +366,12 @@ static void test_hash_sign_all(void **state)
     uint8_t sig[256];
     for (size_t i = 0; i < sizeof mechs / sizeof mechs[0]; i++) {
         CK_ULONG n = sizeof sig;
-        assert_int_equal(once(mechs[i], NULL, 0, CKF_SIGN, &kpriv, (const uint8_t *)"abc", 3,
+        assert_int_equal(mu_once(mechs[i], NULL, 0, CKF_SIGN, &kpriv, (const uint8_t *)"abc", 3,
                               sig, &n),
                          CKR_OK);
-        assert_int_equal(verify(mechs[i], NULL, 0, &kpub, (const uint8_t *)"abc", 3, sig, n),
+        assert_int_equal(mu_verify(mechs[i], NULL, 0, &kpub, (const uint8_t *)"abc", 3, sig, n),
                          CKR_OK);
-        assert_int_equal(verify(mechs[i], NULL, 0, &kpub, (const uint8_t *)"abd", 3, sig, n),
+        assert_int_equal(mu_verify(mechs[i], NULL, 0, &kpub, (const uint8_t *)"abd", 3, sig, n),
                          CKR_SIGNATURE_INVALID);
     }
 }
@@ -448,65 +386,67 @@ static void test_oaep(void **state)
     memset(pt, 0x33, sizeof pt);
     /* the largest message: k - 2 hLen - 2 = 190 */
     CK_ULONG n = sizeof ct;
-    assert_int_equal(once(CKM_RSA_PKCS_OAEP, &p, sizeof p, CKF_ENCRYPT, &kpub, pt, 191, ct, &n),
+    assert_int_equal(mu_once(CKM_RSA_PKCS_OAEP, &p, sizeof p, CKF_ENCRYPT, &kpub, pt, 191, ct, &n),
                      CKR_DATA_LEN_RANGE);
-    assert_int_equal(once(CKM_RSA_PKCS_OAEP, &p, sizeof p, CKF_ENCRYPT, &kpub, pt, 190, ct, &n),
+    assert_int_equal(mu_once(CKM_RSA_PKCS_OAEP, &p, sizeof p, CKF_ENCRYPT, &kpub, pt, 190, ct, &n),
                      CKR_OK);
     assert_int_equal(n, 256);
     CK_ULONG m = 0;
-    assert_int_equal(once(CKM_RSA_PKCS_OAEP, &p, sizeof p, CKF_DECRYPT, &kpriv, ct, 256, NULL, &m),
-                     MECH_LENGTH_ONLY);
+    assert_int_equal(
+        mu_once(CKM_RSA_PKCS_OAEP, &p, sizeof p, CKF_DECRYPT, &kpriv, ct, 256, NULL, &m),
+        MECH_LENGTH_ONLY);
     assert_true(m >= 190);
     m = 100;
-    assert_int_equal(once(CKM_RSA_PKCS_OAEP, &p, sizeof p, CKF_DECRYPT, &kpriv, ct, 256, back, &m),
-                     CKR_BUFFER_TOO_SMALL);
+    assert_int_equal(
+        mu_once(CKM_RSA_PKCS_OAEP, &p, sizeof p, CKF_DECRYPT, &kpriv, ct, 256, back, &m),
+        CKR_BUFFER_TOO_SMALL);
     assert_int_equal(m, 190);
     m = sizeof back;
-    assert_int_equal(once(CKM_RSA_PKCS_OAEP, &p, sizeof p, CKF_DECRYPT, &kpriv, ct, 256, back, &m),
-                     CKR_OK);
+    assert_int_equal(
+        mu_once(CKM_RSA_PKCS_OAEP, &p, sizeof p, CKF_DECRYPT, &kpriv, ct, 256, back, &m), CKR_OK);
     assert_int_equal(m, 190);
     assert_memory_equal(back, pt, 190);
     /* another label, another hash, a damaged ciphertext, a short one */
     CK_RSA_PKCS_OAEP_PARAMS p2 = p;
     p2.ulSourceDataLen = 6;
     m = sizeof back;
-    assert_int_equal(once(CKM_RSA_PKCS_OAEP, &p2, sizeof p2, CKF_DECRYPT, &kpriv, ct, 256, back,
+    assert_int_equal(mu_once(CKM_RSA_PKCS_OAEP, &p2, sizeof p2, CKF_DECRYPT, &kpriv, ct, 256, back,
                           &m),
                      CKR_ENCRYPTED_DATA_INVALID);
     p2 = p;
     p2.hashAlg = CKM_SHA_1;
     m = sizeof back;
-    assert_int_equal(once(CKM_RSA_PKCS_OAEP, &p2, sizeof p2, CKF_DECRYPT, &kpriv, ct, 256, back,
+    assert_int_equal(mu_once(CKM_RSA_PKCS_OAEP, &p2, sizeof p2, CKF_DECRYPT, &kpriv, ct, 256, back,
                           &m),
                      CKR_ENCRYPTED_DATA_INVALID);
     ct[100] ^= 1;
     m = sizeof back;
-    assert_int_equal(once(CKM_RSA_PKCS_OAEP, &p, sizeof p, CKF_DECRYPT, &kpriv, ct, 256, back,
+    assert_int_equal(mu_once(CKM_RSA_PKCS_OAEP, &p, sizeof p, CKF_DECRYPT, &kpriv, ct, 256, back,
                           &m),
                      CKR_ENCRYPTED_DATA_INVALID);
-    assert_int_equal(once(CKM_RSA_PKCS_OAEP, &p, sizeof p, CKF_DECRYPT, &kpriv, ct, 255, back,
+    assert_int_equal(mu_once(CKM_RSA_PKCS_OAEP, &p, sizeof p, CKF_DECRYPT, &kpriv, ct, 255, back,
                           &m),
                      CKR_ENCRYPTED_DATA_LEN_RANGE);
     /* SHA3-384 with MGF1-SHA512 and no label */
     CK_RSA_PKCS_OAEP_PARAMS p3 = { CKM_SHA3_384, CKG_MGF1_SHA512, CKZ_DATA_SPECIFIED, NULL, 0 };
     n = sizeof ct;
-    assert_int_equal(once(CKM_RSA_PKCS_OAEP, &p3, sizeof p3, CKF_ENCRYPT, &kpub, pt, 16, ct, &n),
+    assert_int_equal(mu_once(CKM_RSA_PKCS_OAEP, &p3, sizeof p3, CKF_ENCRYPT, &kpub, pt, 16, ct, &n),
                      CKR_OK);
     m = sizeof back;
-    assert_int_equal(once(CKM_RSA_PKCS_OAEP, &p3, sizeof p3, CKF_DECRYPT, &kpriv, ct, 256, back,
+    assert_int_equal(mu_once(CKM_RSA_PKCS_OAEP, &p3, sizeof p3, CKF_DECRYPT, &kpriv, ct, 256, back,
                           &m),
                      CKR_OK);
     assert_int_equal(m, 16);
     /* bad parameters */
     p2 = p;
     p2.source = 2;
-    assert_int_equal(once(CKM_RSA_PKCS_OAEP, &p2, sizeof p2, CKF_ENCRYPT, &kpub, pt, 16, ct, &n),
+    assert_int_equal(mu_once(CKM_RSA_PKCS_OAEP, &p2, sizeof p2, CKF_ENCRYPT, &kpub, pt, 16, ct, &n),
                      CKR_MECHANISM_PARAM_INVALID);
     p2 = p;
     p2.pSourceData = NULL;
-    assert_int_equal(once(CKM_RSA_PKCS_OAEP, &p2, sizeof p2, CKF_ENCRYPT, &kpub, pt, 16, ct, &n),
+    assert_int_equal(mu_once(CKM_RSA_PKCS_OAEP, &p2, sizeof p2, CKF_ENCRYPT, &kpub, pt, 16, ct, &n),
                      CKR_MECHANISM_PARAM_INVALID);
-    assert_int_equal(once(CKM_RSA_PKCS_OAEP, NULL, 0, CKF_ENCRYPT, &kpub, pt, 16, ct, &n),
+    assert_int_equal(mu_once(CKM_RSA_PKCS_OAEP, NULL, 0, CKF_ENCRYPT, &kpub, pt, 16, ct, &n),
                      CKR_MECHANISM_PARAM_INVALID);
 }
 
@@ -517,22 +457,23 @@ static void test_pkcs_and_raw_encryption(void **state)
     uint8_t pt[256], ct[256], back[256];
     memset(pt, 0x44, sizeof pt);
     CK_ULONG n = sizeof ct, m = sizeof back;
-    assert_int_equal(once(CKM_RSA_PKCS, NULL, 0, CKF_ENCRYPT, &kpub, pt, 246, ct, &n),
+    assert_int_equal(mu_once(CKM_RSA_PKCS, NULL, 0, CKF_ENCRYPT, &kpub, pt, 246, ct, &n),
                      CKR_DATA_LEN_RANGE);
-    assert_int_equal(once(CKM_RSA_PKCS, NULL, 0, CKF_ENCRYPT, &kpub, pt, 245, ct, &n), CKR_OK);
-    assert_int_equal(once(CKM_RSA_PKCS, NULL, 0, CKF_DECRYPT, &kpriv, ct, 256, back, &m), CKR_OK);
+    assert_int_equal(mu_once(CKM_RSA_PKCS, NULL, 0, CKF_ENCRYPT, &kpub, pt, 245, ct, &n), CKR_OK);
+    assert_int_equal(mu_once(CKM_RSA_PKCS, NULL, 0, CKF_DECRYPT, &kpriv, ct, 256, back, &m),
+                     CKR_OK);
     assert_int_equal(m, 245);
     assert_memory_equal(back, pt, 245);
     ct[0] ^= 0x80;
     m = sizeof back;
-    CK_RV rv = once(CKM_RSA_PKCS, NULL, 0, CKF_DECRYPT, &kpriv, ct, 256, back, &m);
+    CK_RV rv = mu_once(CKM_RSA_PKCS, NULL, 0, CKF_DECRYPT, &kpriv, ct, 256, back, &m);
     assert_int_equal(rv, CKR_ENCRYPTED_DATA_INVALID);
 
     /* raw: a short input is a number, left-padded; decryption gives all k bytes */
     n = sizeof ct;
-    assert_int_equal(once(CKM_RSA_X_509, NULL, 0, CKF_ENCRYPT, &kpub, pt, 20, ct, &n), CKR_OK);
+    assert_int_equal(mu_once(CKM_RSA_X_509, NULL, 0, CKF_ENCRYPT, &kpub, pt, 20, ct, &n), CKR_OK);
     m = sizeof back;
-    assert_int_equal(once(CKM_RSA_X_509, NULL, 0, CKF_DECRYPT, &kpriv, ct, 256, back, &m),
+    assert_int_equal(mu_once(CKM_RSA_X_509, NULL, 0, CKF_DECRYPT, &kpriv, ct, 256, back, &m),
                      CKR_OK);
     assert_int_equal(m, 256);
     uint8_t zero[236] = { 0 };
@@ -540,15 +481,15 @@ static void test_pkcs_and_raw_encryption(void **state)
     assert_memory_equal(back + 236, pt, 20);
     /* raw sign then raw verify-recover */
     n = sizeof ct;
-    assert_int_equal(once(CKM_RSA_X_509, NULL, 0, CKF_SIGN, &kpriv, pt, 20, ct, &n), CKR_OK);
-    assert_int_equal(verify(CKM_RSA_X_509, NULL, 0, &kpub, pt, 20, ct, 256), CKR_OK);
+    assert_int_equal(mu_once(CKM_RSA_X_509, NULL, 0, CKF_SIGN, &kpriv, pt, 20, ct, &n), CKR_OK);
+    assert_int_equal(mu_verify(CKM_RSA_X_509, NULL, 0, &kpub, pt, 20, ct, 256), CKR_OK);
     /* at or above the modulus */
     uint8_t big[256];
     memset(big, 0xff, sizeof big);
     n = sizeof ct;
-    assert_int_equal(once(CKM_RSA_X_509, NULL, 0, CKF_ENCRYPT, &kpub, big, 256, ct, &n),
+    assert_int_equal(mu_once(CKM_RSA_X_509, NULL, 0, CKF_ENCRYPT, &kpub, big, 256, ct, &n),
                      CKR_DATA_INVALID);
-    assert_int_equal(once(CKM_RSA_X_509, NULL, 0, CKF_ENCRYPT, &kpub, big, 257, ct, &n),
+    assert_int_equal(mu_once(CKM_RSA_X_509, NULL, 0, CKF_ENCRYPT, &kpub, big, 257, ct, &n),
                      CKR_DATA_LEN_RANGE);
 }
 
@@ -560,15 +501,15 @@ static void test_wrap_unwrap(void **state)
     CK_RSA_PKCS_OAEP_PARAMS p = { CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED, NULL, 0 };
     CK_MECHANISM m = { CKM_RSA_PKCS_OAEP, &p, sizeof p };
     attrs_t aes, out;
-    key_head(&aes, CKO_SECRET_KEY, CKK_AES);
-    set_hex(&aes, CKA_VALUE, "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+    mu_key_head(&aes, CKO_SECRET_KEY, CKK_AES);
+    mu_set_hex(&aes, CKA_VALUE, "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
             true);
     uint8_t wrapped[256];
     CK_ULONG n = 0;
     assert_int_equal(d->family->wrap(d, &m, &kpub, &aes, NULL, &n), MECH_LENGTH_ONLY);
     assert_int_equal(n, 256);
     assert_int_equal(d->family->wrap(d, &m, &kpub, &aes, wrapped, &n), CKR_OK);
-    key_head(&out, CKO_SECRET_KEY, CKK_AES);
+    mu_key_head(&out, CKO_SECRET_KEY, CKK_AES);
     assert_int_equal(d->family->unwrap(d, &m, &kpriv, wrapped, n, &out), CKR_OK);
     const attr_t *v = attrs_get(&out, CKA_VALUE);
     assert_non_null(v);
@@ -580,13 +521,13 @@ static void test_wrap_unwrap(void **state)
     assert_int_equal(vl, 32);
     attrs_free(&out);
     /* CKA_VALUE_LEN in the template must match */
-    key_head(&out, CKO_SECRET_KEY, CKK_AES);
+    mu_key_head(&out, CKO_SECRET_KEY, CKK_AES);
     attrs_set_ulong(&out, CKA_VALUE_LEN, 16);
     assert_int_equal(d->family->unwrap(d, &m, &kpriv, wrapped, n, &out),
                      CKR_TEMPLATE_INCONSISTENT);
     attrs_free(&out);
     wrapped[3] ^= 1;
-    key_head(&out, CKO_SECRET_KEY, CKK_AES);
+    mu_key_head(&out, CKO_SECRET_KEY, CKK_AES);
     assert_int_equal(d->family->unwrap(d, &m, &kpriv, wrapped, n, &out), CKR_WRAPPED_KEY_INVALID);
     assert_int_equal(d->family->unwrap(d, &m, &kpriv, wrapped, n - 1, &out),
                      CKR_WRAPPED_KEY_LEN_RANGE);
@@ -600,7 +541,7 @@ static void test_wrap_unwrap(void **state)
     CK_MECHANISM m2 = { CKM_RSA_PKCS, NULL, 0 };
     n = sizeof wrapped;
     assert_int_equal(d2->family->wrap(d2, &m2, &kpub, &aes, wrapped, &n), CKR_OK);
-    key_head(&out, CKO_SECRET_KEY, CKK_GENERIC_SECRET);
+    mu_key_head(&out, CKO_SECRET_KEY, CKK_GENERIC_SECRET);
     assert_int_equal(d2->family->unwrap(d2, &m2, &kpriv, wrapped, n, &out), CKR_OK);
     assert_int_equal(attrs_get(&out, CKA_VALUE)->len, 32);
     attrs_free(&out);
@@ -612,10 +553,10 @@ static void test_wrong_key_type(void **state)
     (void)state;
     attrs_t ec;
     void *cache = NULL;
-    key_head(&ec, CKO_PRIVATE_KEY, CKK_EC);
+    mu_key_head(&ec, CKO_PRIVATE_KEY, CKK_EC);
     struct mech_key k = { &ec, &cache };
     struct mech_ctx *c = NULL;
-    assert_int_equal(start(CKM_SHA256_RSA_PKCS, NULL, 0, CKF_SIGN, &k, &c),
+    assert_int_equal(mu_start(CKM_SHA256_RSA_PKCS, NULL, 0, CKF_SIGN, &k, &c),
                      CKR_KEY_TYPE_INCONSISTENT);
     attrs_free(&ec);
     /* the mechanism info */
