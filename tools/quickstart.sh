@@ -9,7 +9,7 @@ what=${1:-demo}
 
 BUILD_DEPS="build-essential cmake pkg-config libssl-dev libsqlite3-dev libsodium-dev libinih-dev libcmocka-dev openssl"
 # Real PKCS#11 clients the tests drive (tests skip, never fail, where one is missing).
-TEST_DEPS="opensc libnss3-tools gnutls-bin p11-kit p11-kit-modules libengine-pkcs11-openssl softhsm2 util-linux procps valgrind sqlite3 cppcheck clang-tidy openjdk-17-jdk-headless openssh-server openssh-client clang libclang-rt-14-dev"
+TEST_DEPS="opensc libnss3-tools gnutls-bin p11-kit p11-kit-modules libengine-pkcs11-openssl softhsm2 util-linux procps valgrind sqlite3 cppcheck clang-tidy openjdk-17-jdk-headless openssh-server openssh-client clang libclang-rt-14-dev xxd file dpkg-dev iproute2"
 
 sudo_cmd() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
