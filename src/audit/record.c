@@ -1,5 +1,6 @@
 /* Audit record format (fixed-order JSON line), its chain hash, [audit] config and key files. */
 #include "audit/record.h"
+#include "base/hex.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/ossl.h"
@@ -621,17 +622,6 @@ CK_RV audit_config_load(const char *ini_path, struct audit_config *cfg, char *er
 
 /* ---- key files ---- */
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 CK_RV audit_key_load(const char *path, uint8_t **key, size_t *len, char *err, size_t errlen)
 {
     CK_RV rv = CKR_ARGUMENTS_BAD;
@@ -666,7 +656,7 @@ CK_RV audit_key_load(const char *path, uint8_t **key, size_t *len, char *err, si
             goto out;
         }
         for (int i = 0; i < 32; i++) {
-            int hi = hexval(raw[2 * i]), lo = hexval(raw[2 * i + 1]);
+            int hi = hex_digit(raw[2 * i]), lo = hex_digit(raw[2 * i + 1]);
             if (hi < 0 || lo < 0) {
                 snprintf(err, errlen, "audit key file %s: expected 64 hex digits", path);
                 goto out;

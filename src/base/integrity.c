@@ -7,6 +7,7 @@
  * being checked in place of the code that runs. Without /proc the loader's name is resolved
  * with realpath. */
 #include "base/integrity.h"
+#include "base/hex.h"
 #include "base/log.h"
 #include "base/ossl.h"
 
@@ -117,17 +118,6 @@ static int locate_self(struct self *s)
     return 1;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* The expected MAC from the sidecar's bytes: 32 raw bytes, or 64 hex digits after optional
  * whitespace (or after the ")= " of `openssl dgst`'s default output), then the end of the
  * file or whitespace. 0 or -1 (malformed). */
@@ -136,7 +126,7 @@ static int parse_sidecar(const uint8_t *buf, size_t len, uint8_t mac[MAC_LEN])
     size_t i = 0;
     bool all_hex = len > 0;
     for (size_t k = 0; k < len && all_hex; k++)
-        all_hex = hexval(buf[k]) >= 0;
+        all_hex = hex_digit(buf[k]) >= 0;
     if (len == MAC_LEN && !all_hex) {
         memcpy(mac, buf, MAC_LEN);
         return 0;
@@ -149,7 +139,7 @@ static int parse_sidecar(const uint8_t *buf, size_t len, uint8_t mac[MAC_LEN])
     if (len - i < 2 * MAC_LEN)
         return -1;
     for (size_t k = 0; k < MAC_LEN; k++) {
-        int hi = hexval(buf[i + 2 * k]), lo = hexval(buf[i + 2 * k + 1]);
+        int hi = hex_digit(buf[i + 2 * k]), lo = hex_digit(buf[i + 2 * k + 1]);
         if (hi < 0 || lo < 0)
             return -1;
         mac[k] = (uint8_t)(hi << 4 | lo);

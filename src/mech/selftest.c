@@ -16,6 +16,7 @@
  * provider's CTR-DRBG in the module's own library context, instantiated from OpenSSL's
  * deterministic TEST-RAND source, which is what OpenSSL's FIPS provider does in its own POST. */
 #include "mech/selftest.h"
+#include "base/hex.h"
 #include "mech/mech.h"
 #include "mech/rng.h"
 #include "base/log.h"
@@ -46,17 +47,6 @@ void selftest_force_fail(const char *which)
 
 /* --- helpers ----------------------------------------------------------------------------- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes a fixed hex constant; 0 (a failed test) if it does not fit or is malformed. */
 static size_t unhex(const char *hex, uint8_t *out, size_t max)
 {
@@ -64,7 +54,7 @@ static size_t unhex(const char *hex, uint8_t *out, size_t max)
     if (n % 2 || n / 2 > max)
         return 0;
     for (size_t i = 0; i < n / 2; i++) {
-        int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+        int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return 0;
         out[i] = (uint8_t)(hi << 4 | lo);
