@@ -53,9 +53,9 @@ test)
     # The same suite under AddressSanitizer and UndefinedBehaviorSanitizer.
     build build-asan -DASAN=ON
     (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j2)
-    # The threaded tests under ThreadSanitizer.
+    # The unit and integration tests under ThreadSanitizer (the clients are not instrumented).
     build build-tsan -DTSAN=ON
-    (cd build-tsan && ctest --output-on-failure -R 'integration\.(threads|concurrency|session|fork)')
+    (cd build-tsan && ctest --output-on-failure -j2 -R '^(unit|integration)\.')
     # Every fuzz target for a bounded time, after replaying the saved regression inputs.
     tests/fuzz/run.sh "${FUZZ_SECONDS:-45}"
     ;;

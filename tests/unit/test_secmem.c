@@ -15,9 +15,9 @@
 #include "object/attr.h"
 #include "store/seal.h"
 
-/* AddressSanitizer intercepts mlock() and does nothing, so locking cannot be observed in an
+/* AddressSanitizer and ThreadSanitizer intercept mlock() and do nothing, so locking cannot be observed in an
  * ASan build; exclusion from core dumps still can. */
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define LOCKING_OBSERVABLE 0
 #else
 #define LOCKING_OBSERVABLE 1
