@@ -266,11 +266,14 @@ static CK_RV rsa_encrypt(struct rsa_ctx *c, const uint8_t *in, size_t inlen, uin
 
 /* One error for every decryption failure so the PKCS#1 v1.5 check is no padding oracle (the
  * installed OpenSSL 3.0 has no implicit rejection). */
-static CK_RV rsa_decrypt(struct rsa_ctx *c, const uint8_t *in, size_t inlen, uint8_t *out,
-                         CK_ULONG *outlen)
+/* Runs a libcrypto call that writes at most k bytes (decrypt, verify-recover) through a
+ * secure bounce buffer, so the caller's buffer is checked against the exact length. Every
+ * failure inside libcrypto is the one code bad_rv (no padding oracle from varied codes). */
+typedef int (*pkey_fn)(EVP_PKEY_CTX *, unsigned char *, size_t *, const unsigned char *, size_t);
+
+static CK_RV pkey_into(struct rsa_ctx *c, pkey_fn fn, CK_RV bad_rv, const uint8_t *in,
+                       size_t inlen, uint8_t *out, CK_ULONG *outlen)
 {
-    if (inlen != c->k)
-        return CKR_ENCRYPTED_DATA_LEN_RANGE;
     if (!out) {
         *outlen = c->k; /* an upper bound, as 5.2 allows */
         return MECH_LENGTH_ONLY;
@@ -281,16 +284,24 @@ static CK_RV rsa_decrypt(struct rsa_ctx *c, const uint8_t *in, size_t inlen, uin
     size_t n = c->k;
     CK_RV rv;
     ERR_set_mark();
-    int ok = EVP_PKEY_decrypt(c->pctx, buf, &n, in, inlen);
+    int ok = fn(c->pctx, buf, &n, in, inlen);
     ERR_pop_to_mark();
     if (ok != 1) {
-        rv = CKR_ENCRYPTED_DATA_INVALID;
+        rv = bad_rv;
     } else if ((rv = mech_out_check(out, outlen, n)) == CKR_OK) {
         memcpy(out, buf, n);
         *outlen = (CK_ULONG)n;
     }
     secmem_free(buf);
     return rv;
+}
+
+static CK_RV rsa_decrypt(struct rsa_ctx *c, const uint8_t *in, size_t inlen, uint8_t *out,
+                         CK_ULONG *outlen)
+{
+    if (inlen != c->k)
+        return CKR_ENCRYPTED_DATA_LEN_RANGE;
+    return pkey_into(c, EVP_PKEY_decrypt, CKR_ENCRYPTED_DATA_INVALID, in, inlen, out, outlen);
 }
 
 static CK_RV rsa_sign_raw(struct rsa_ctx *c, const uint8_t *in, size_t inlen, uint8_t *out,
@@ -328,26 +339,7 @@ static CK_RV rsa_verify_recover(struct rsa_ctx *c, const uint8_t *sig, size_t si
 {
     if (siglen != c->k)
         return CKR_SIGNATURE_LEN_RANGE;
-    if (!out) {
-        *outlen = c->k;
-        return MECH_LENGTH_ONLY;
-    }
-    uint8_t *buf = malloc(c->k);
-    if (!buf)
-        return CKR_HOST_MEMORY;
-    size_t n = c->k;
-    CK_RV rv;
-    ERR_set_mark();
-    int ok = EVP_PKEY_verify_recover(c->pctx, buf, &n, sig, siglen);
-    ERR_pop_to_mark();
-    if (ok != 1) {
-        rv = CKR_SIGNATURE_INVALID;
-    } else if ((rv = mech_out_check(out, outlen, n)) == CKR_OK) {
-        memcpy(out, buf, n);
-        *outlen = (CK_ULONG)n;
-    }
-    free(buf);
-    return rv;
+    return pkey_into(c, EVP_PKEY_verify_recover, CKR_SIGNATURE_INVALID, sig, siglen, out, outlen);
 }
 
 static CK_RV rsa_oneshot(struct mech_ctx *base, const uint8_t *in, size_t inlen, uint8_t *out,

@@ -15,11 +15,6 @@ static const CK_ATTRIBUTE *tmpl_find(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRI
     return NULL;
 }
 
-static bool raw_match(const attrs_t *a, const CK_ATTRIBUTE *t, CK_ULONG n)
-{
-    return attrs_match(a, t, n);
-}
-
 static int push(struct session *se, size_t *cap, CK_OBJECT_HANDLE h)
 {
     if (se->nfound == *cap) {
@@ -86,7 +81,7 @@ static CK_RV find_token_objects(struct session *se, const CK_ATTRIBUTE *t, CK_UL
         }
         if (lrv != CKR_OK)
             continue; /* gone meanwhile, or private without login */
-        if (objref_visible(o) && raw_match(&o->attrs, t, n) && push(se, cap, o->handle))
+        if (objref_visible(o) && attrs_match(&o->attrs, t, n) && push(se, cap, o->handle))
             rv = CKR_HOST_MEMORY;
     }
     free(ids);
@@ -118,7 +113,7 @@ CK_RV tok_find_init(CK_SESSION_HANDLE h, const CK_ATTRIBUTE *t, CK_ULONG n)
         struct objref *o = g_mod.session_objects.vals[i];
         if (o->slot != se->slot || !objref_visible(o))
             continue;
-        if (raw_match(&o->attrs, t, n) && push(se, &cap, o->handle))
+        if (attrs_match(&o->attrs, t, n) && push(se, &cap, o->handle))
             rv = CKR_HOST_MEMORY;
     }
     if (rv != CKR_OK) {

@@ -115,7 +115,7 @@ CK_RV session_close(struct session *s);
 
 /* objects.c */
 void objects_drop_session(struct session *s);
-void objects_drop_slot_cache(struct slot *s, bool all);
+void objects_drop_slot_cache(struct slot *s);
 void objects_logout(struct slot *s);
 void objects_forget_slot(struct slot *s);
 

@@ -28,11 +28,6 @@ CK_RV key_lifecycle_ok(const attrs_t *a, bool protect)
     return CKR_OK;
 }
 
-static const struct mech_def *mech_for(const CK_MECHANISM *m, CK_FLAGS need)
-{
-    return policy_mech(m->mechanism, need);
-}
-
 /* Adds a key's CKA_UNWRAP_TEMPLATE / CKA_DERIVE_TEMPLATE to the caller's template; a caller's
  * value that contradicts it makes the template inconsistent. */
 static CK_RV merge_required(attrs_t *in, const attrs_t *key, CK_ATTRIBUTE_TYPE which)
@@ -82,7 +77,7 @@ static CK_RV generate_key_impl(CK_SESSION_HANDLE h, const CK_MECHANISM *m, const
     struct session *se = session_get(h);
     if (!se)
         return CKR_SESSION_HANDLE_INVALID;
-    const struct mech_def *d = mech_for(m, CKF_GENERATE);
+    const struct mech_def *d = policy_mech(m->mechanism, CKF_GENERATE);
     if (!d || !d->family->generate)
         return CKR_MECHANISM_INVALID;
     attrs_t obj;
@@ -105,7 +100,7 @@ static CK_RV generate_key_pair_impl(CK_SESSION_HANDLE h, const CK_MECHANISM *m,
     struct session *se = session_get(h);
     if (!se)
         return CKR_SESSION_HANDLE_INVALID;
-    const struct mech_def *d = mech_for(m, CKF_GENERATE_KEY_PAIR);
+    const struct mech_def *d = policy_mech(m->mechanism, CKF_GENERATE_KEY_PAIR);
     if (!d || !d->family->generate_pair)
         return CKR_MECHANISM_INVALID;
     attrs_t pa, sa;
@@ -139,7 +134,7 @@ static CK_RV wrap_key_impl(CK_SESSION_HANDLE h, const CK_MECHANISM *m, CK_OBJECT
     struct session *se = session_get(h);
     if (!se)
         return CKR_SESSION_HANDLE_INVALID;
-    const struct mech_def *d = mech_for(m, CKF_WRAP);
+    const struct mech_def *d = policy_mech(m->mechanism, CKF_WRAP);
     if (!d || !d->family->wrap)
         return CKR_MECHANISM_INVALID;
     struct objref *w, *k;
@@ -188,7 +183,7 @@ static CK_RV unwrap_key_impl(CK_SESSION_HANDLE h, const CK_MECHANISM *m, CK_OBJE
     struct session *se = session_get(h);
     if (!se)
         return CKR_SESSION_HANDLE_INVALID;
-    const struct mech_def *d = mech_for(m, CKF_UNWRAP);
+    const struct mech_def *d = policy_mech(m->mechanism, CKF_UNWRAP);
     if (!d || !d->family->unwrap)
         return CKR_MECHANISM_INVALID;
     struct objref *u;
@@ -222,7 +217,7 @@ static CK_RV derive_key_impl(CK_SESSION_HANDLE h, const CK_MECHANISM *m, CK_OBJE
     struct session *se = session_get(h);
     if (!se)
         return CKR_SESSION_HANDLE_INVALID;
-    const struct mech_def *d = mech_for(m, CKF_DERIVE);
+    const struct mech_def *d = policy_mech(m->mechanism, CKF_DERIVE);
     if (!d || !d->family->derive)
         return CKR_MECHANISM_INVALID;
     struct objref *b;

@@ -136,7 +136,7 @@ static CK_RV login_impl(struct session *se, CK_USER_TYPE type, const CK_UTF8CHAR
     s->keys = k;
     s->login = want;
     /* Public objects cached before login were checked without the key: check them again. */
-    objects_drop_slot_cache(s, true);
+    objects_drop_slot_cache(s);
     LOG_INFO("%s logged in to slot %lu", want == LOGIN_SO ? "SO" : "user", (unsigned long)s->id);
     return CKR_OK;
 }

@@ -52,9 +52,8 @@ void objects_drop_session(struct session *se)
     }
 }
 
-void objects_drop_slot_cache(struct slot *s, bool all)
+void objects_drop_slot_cache(struct slot *s)
 {
-    (void)all;
     for (size_t i = hmap_next(&g_mod.objects, 0); i < g_mod.objects.cap;
          i = hmap_next(&g_mod.objects, i + 1)) {
         struct objref *o = g_mod.objects.vals[i];
