@@ -1,5 +1,11 @@
-/* AES-GCM and AES-CCM, and the AEAD engine they share with ChaCha20-Poly1305. */
+/* AES-GCM and AES-CCM, and the AEAD engine they share with ChaCha20-Poly1305.
+ *
+ * Speed: a GCM or ChaCha20-Poly1305 context with the default 12-byte nonce goes back to its
+ * key's pool (pool.h) when the operation ends; the next operation on that key sets only the
+ * nonce and direction, keeping the key schedule (and GCM's hash table), as a libcrypto program
+ * holding the key would. CCM fixes lengths per message and is always built afresh. */
 #include "mech/aes_internal.h"
+#include "mech/pool.h"
 
 #include <limits.h>
 #include <string.h>
@@ -11,22 +17,38 @@ struct aead_ctx {
     EVP_CIPHER_CTX *ev;
     enum aead_kind kind;
     bool enc;
+    bool reusable;    /* keyed, default nonce length: may go back to the pool */
     size_t taglen;
     CK_ULONG datalen; /* CCM: the message length fixed at init */
     uint8_t *aad;     /* CCM: AAD goes in only after the length, so it is kept until then */
     size_t aadlen;
     struct sym_buf held; /* decrypt: ciphertext||tag until verified; CCM encrypt: plaintext */
+    struct mech_pool *pool;
 };
+
+static void aead_item_free(void *item)
+{
+    struct aead_ctx *a = item;
+    EVP_CIPHER_CTX_free(a->ev);
+    OPENSSL_free(a->aad);
+    sym_buf_free(&a->held);
+    OPENSSL_clear_free(a, sizeof *a);
+}
+
+static const struct pool_kind g_aead_pool = { aead_item_free };
 
 void sym_aead_free(struct mech_ctx *c)
 {
     struct aead_ctx *a = (struct aead_ctx *)c;
     if (!a)
         return;
-    EVP_CIPHER_CTX_free(a->ev);
-    OPENSSL_free(a->aad);
+    /* Nothing of this message stays behind in a pooled context: the held data goes now, and
+     * the next operation sets a new nonce (which restarts GCM's counters and tag). */
     sym_buf_free(&a->held);
-    OPENSSL_clear_free(a, sizeof *a);
+    OPENSSL_free(a->aad);
+    a->aad = NULL;
+    a->aadlen = 0;
+    pool_give(a->pool, &g_aead_pool, a, a->reusable);
 }
 
 static CK_RV ev_update(EVP_CIPHER_CTX *ev, uint8_t *out, const uint8_t *in, size_t n)
@@ -44,37 +66,57 @@ static CK_RV ev_update(EVP_CIPHER_CTX *ev, uint8_t *out, const uint8_t *in, size
     return CKR_OK;
 }
 
+/* Pool variant: items are interchangeable only for one cipher (mode and key length). */
+static unsigned aead_variant(const struct aead_setup *s)
+{
+    return (unsigned)s->kind << 8 | (unsigned)s->keylen;
+}
+
 CK_RV sym_aead_start(const struct mech_def *d, CK_FLAGS fn, const struct aead_setup *s,
                  struct mech_ctx **out)
 {
     if (fn != CKF_ENCRYPT && fn != CKF_DECRYPT)
         return CKR_MECHANISM_INVALID;
-    struct aead_ctx *a = OPENSSL_zalloc(sizeof *a);
-    if (!a)
+    size_t ivlen = s->ivlen;
+    /* The common case (a 12-byte GCM or ChaCha20-Poly1305 nonce) is each cipher's default:
+     * one init, no parameters to parse, and a context worth keeping per key. */
+    bool dflt = s->kind != AEAD_CCM && ivlen == 12;
+    bool enc = fn == CKF_ENCRYPT;
+    struct mech_pool *pool = NULL;
+    struct aead_ctx *a = dflt ? pool_take(s->mk, &g_aead_pool, aead_variant(s), &pool) : NULL;
+    if (a && !EVP_CipherInit_ex2(a->ev, NULL, NULL, s->iv, enc, NULL)) {
+        aead_item_free(a);
+        a = NULL;
+    }
+    bool fresh = !a;
+    if (fresh && !(a = OPENSSL_zalloc(sizeof *a))) {
+        pool_give(pool, &g_aead_pool, NULL, false);
         return CKR_HOST_MEMORY;
+    }
     a->base.def = d;
     a->base.fn = fn;
     a->kind = s->kind;
-    a->enc = fn == CKF_ENCRYPT;
+    a->enc = enc;
+    a->reusable = dflt;
     a->taglen = s->taglen;
     a->datalen = s->ccm_datalen;
+    a->pool = pool;
     CK_RV rv = CKR_HOST_MEMORY;
-    if (!(a->ev = EVP_CIPHER_CTX_new()))
-        goto fail;
-    size_t ivlen = s->ivlen;
-    OSSL_PARAM p[3], *q = p;
-    *q++ = OSSL_PARAM_construct_size_t(OSSL_CIPHER_PARAM_AEAD_IVLEN, &ivlen);
-    if (s->kind == AEAD_CCM)
-        *q++ = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, NULL, s->taglen);
-    *q = OSSL_PARAM_construct_end();
-    rv = CKR_FUNCTION_FAILED;
-    /* The common case (a 12-byte GCM or ChaCha20-Poly1305 nonce) is each cipher's default:
-     * one init, no parameters to parse. Others set the length before the key and IV. */
-    bool dflt = s->kind != AEAD_CCM && ivlen == 12;
-    if (dflt ? !EVP_CipherInit_ex2(a->ev, s->cipher, s->key, s->iv, a->enc, NULL)
-             : (!EVP_CipherInit_ex2(a->ev, s->cipher, NULL, NULL, a->enc, p) ||
-                !EVP_CipherInit_ex2(a->ev, NULL, s->key, s->iv, a->enc, NULL)))
-        goto fail;
+    if (fresh) {
+        if (!(a->ev = EVP_CIPHER_CTX_new()))
+            goto fail;
+        OSSL_PARAM p[3], *q = p;
+        *q++ = OSSL_PARAM_construct_size_t(OSSL_CIPHER_PARAM_AEAD_IVLEN, &ivlen);
+        if (s->kind == AEAD_CCM)
+            *q++ = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, NULL,
+                                                     s->taglen);
+        *q = OSSL_PARAM_construct_end();
+        rv = CKR_FUNCTION_FAILED;
+        if (dflt ? !EVP_CipherInit_ex2(a->ev, s->cipher, s->key, s->iv, enc, NULL)
+                 : (!EVP_CipherInit_ex2(a->ev, s->cipher, NULL, NULL, enc, p) ||
+                    !EVP_CipherInit_ex2(a->ev, NULL, s->key, s->iv, enc, NULL)))
+            goto fail;
+    }
     if (s->kind == AEAD_CCM) {
         if (s->aadlen && !(a->aad = OPENSSL_memdup(s->aad, s->aadlen))) {
             rv = CKR_HOST_MEMORY;
@@ -87,6 +129,7 @@ CK_RV sym_aead_start(const struct mech_def *d, CK_FLAGS fn, const struct aead_se
     *out = &a->base;
     return CKR_OK;
 fail:
+    a->reusable = false;
     sym_aead_free(&a->base);
     return rv;
 }
@@ -291,6 +334,7 @@ static CK_RV aes_aead_init(const struct mech_def *d, CK_FLAGS fn, const CK_MECHA
     if (rv != CKR_OK)
         return rv;
     s.cipher = aes_cipher(s.kind == AEAD_GCM ? AES_M_GCM : AES_M_CCM, s.keylen);
+    s.mk = key;
     return sym_aead_start(d, fn, &s, out);
 }
 

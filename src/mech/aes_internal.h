@@ -40,6 +40,7 @@ struct aead_setup {
     const uint8_t *key, *iv, *aad;
     size_t keylen, ivlen, aadlen, taglen;
     CK_ULONG ccm_datalen;
+    const struct mech_key *mk; /* the key object, for its pool of keyed contexts; may be NULL */
 };
 CK_RV sym_aead_start(const struct mech_def *d, CK_FLAGS fn, const struct aead_setup *s,
                  struct mech_ctx **out);

@@ -55,7 +55,7 @@ static CK_RV chacha_init(const struct mech_def *d, CK_FLAGS fn, const CK_MECHANI
         return CKR_MECHANISM_PARAM_INVALID;
     struct aead_setup s = {
         .kind = AEAD_CHACHA, .cipher = g_chacha.aead, .iv = p->pNonce, .ivlen = 12,
-        .aad = p->pAAD, .aadlen = p->ulAADLen, .taglen = 16,
+        .aad = p->pAAD, .aadlen = p->ulAADLen, .taglen = 16, .mk = key,
     };
     CK_RV rv = sym_key_value(key, CKK_CHACHA20, &s.key, &s.keylen);
     return rv == CKR_OK ? sym_aead_start(d, fn, &s, out) : rv;

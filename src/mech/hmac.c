@@ -1,14 +1,13 @@
 /* HMAC over SHA-1, SHA-2 and SHA-3 (fixed and _GENERAL output lengths) and generic secret
  * key generation.
  *
- * Speed: the HMAC EVP_MAC is fetched once at setup. A keyed, ready EVP_MAC_CTX is kept in the
- * key object's cache slot and each operation starts from an EVP_MAC_CTX_dup of it, so the
- * per-operation cost is a context copy rather than a digest fetch and two key-pad hashes.
- * The cache is installed with a compare-and-swap only into an empty slot, and only read
- * afterwards (dup reads its source), so concurrent operations on one key are safe; the token
- * layer frees it (mech_cache_free) when the object changes or goes. Note that libcrypto keeps
- * its HMAC contexts (the key pads) in its own heap, wiped on free but not locked. */
+ * Speed: the HMAC EVP_MAC is fetched once at setup. Each operation context carries a keyed
+ * EVP_MAC_CTX and goes back to its key's pool (pool.h) when the operation ends, so the next
+ * operation on that key only re-initialises the MAC (a copy of the prepared key pads) instead
+ * of allocating a context and hashing the key again. Note that libcrypto keeps its HMAC
+ * contexts (the key pads) in its own heap, wiped on free but not locked. */
 #include "mech/mech.h"
+#include "mech/pool.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "base/ossl.h"
@@ -52,22 +51,19 @@ static struct {
 
 struct hctx {
     struct mech_ctx base;
-    EVP_MAC_CTX *mac;
+    EVP_MAC_CTX *mac; /* keyed for this context's key and digest */
     size_t maclen, full;
+    struct mech_pool *pool;
 };
 
-struct hmac_cache {
-    struct mech_cache_hdr hdr;
-    size_t alg;
-    EVP_MAC_CTX *ctx;
-};
-
-static void hmac_cache_destroy(void *self)
+static void hctx_item_free(void *item)
 {
-    struct hmac_cache *hc = self;
-    EVP_MAC_CTX_free(hc->ctx);
-    OPENSSL_clear_free(hc, sizeof *hc);
+    struct hctx *c = item;
+    EVP_MAC_CTX_free(c->mac);
+    OPENSSL_free(c);
 }
+
+static const struct pool_kind g_hmac_pool = { hctx_item_free };
 
 static EVP_MAC_CTX *keyed_ctx(size_t alg, const uint8_t *key, size_t keylen)
 {
@@ -80,32 +76,6 @@ static EVP_MAC_CTX *keyed_ctx(size_t alg, const uint8_t *key, size_t keylen)
         return c;
     EVP_MAC_CTX_free(c);
     return NULL;
-}
-
-/* A ready context for (alg, key): from the key's cache when it holds ours for this digest,
- * else built here and, if the slot is empty, offered to the cache. */
-static EVP_MAC_CTX *ctx_for_key(size_t alg, const struct mech_key *key, const uint8_t *val,
-                                size_t len)
-{
-    void *cur = key->cache ? __atomic_load_n(key->cache, __ATOMIC_ACQUIRE) : NULL;
-    if (cur && ((struct mech_cache_hdr *)cur)->destroy == hmac_cache_destroy &&
-        ((struct hmac_cache *)cur)->alg == alg)
-        return EVP_MAC_CTX_dup(((struct hmac_cache *)cur)->ctx);
-
-    EVP_MAC_CTX *c = keyed_ctx(alg, val, len);
-    if (!c || !key->cache || cur)
-        return c;
-    struct hmac_cache *hc = OPENSSL_zalloc(sizeof *hc);
-    if (!hc)
-        return c;
-    hc->hdr.destroy = hmac_cache_destroy;
-    hc->alg = alg;
-    hc->ctx = EVP_MAC_CTX_dup(c);
-    void *expected = NULL;
-    if (!hc->ctx || !__atomic_compare_exchange_n(key->cache, &expected, hc, false,
-                                                  __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-        hmac_cache_destroy(hc);
-    return c;
 }
 
 /* Key checks shared with nothing else: a secret key of a type HMAC accepts, with a value. */
@@ -129,10 +99,8 @@ static CK_RV hmac_key(const struct halg *a, const struct mech_key *key, const at
 static void hctx_free(struct mech_ctx *base)
 {
     struct hctx *c = (struct hctx *)base;
-    if (!c)
-        return;
-    EVP_MAC_CTX_free(c->mac);
-    OPENSSL_free(c);
+    if (c)
+        pool_give(c->pool, &g_hmac_pool, c, true);
 }
 
 static CK_RV hmac_init(const struct mech_def *d, CK_FLAGS fn, const CK_MECHANISM *m,
@@ -161,22 +129,36 @@ static CK_RV hmac_init(const struct mech_def *d, CK_FLAGS fn, const CK_MECHANISM
         return CKR_MECHANISM_PARAM_INVALID;
     }
 
-    const attr_t *v;
-    CK_RV rv = hmac_key(a, key, &v);
-    if (rv != CKR_OK)
-        return rv;
-    struct hctx *c = OPENSSL_zalloc(sizeof *c);
-    if (!c)
-        return CKR_HOST_MEMORY;
+    /* A pooled context was keyed with this key's value and this digest after the checks
+     * below passed (the pool is per key object and variant, and goes when the object
+     * changes); re-initialising it without a key restarts the MAC. */
+    struct mech_pool *pool;
+    struct hctx *c = pool_take(key, &g_hmac_pool, (unsigned)alg, &pool);
+    if (c && !EVP_MAC_init(c->mac, NULL, 0, NULL)) {
+        hctx_item_free(c);
+        c = NULL;
+    }
+    CK_RV rv = CKR_OK;
+    if (!c) {
+        const attr_t *v;
+        if ((rv = hmac_key(a, key, &v)) != CKR_OK) {
+            pool_give(pool, &g_hmac_pool, NULL, false);
+            return rv;
+        }
+        c = OPENSSL_zalloc(sizeof *c);
+        rv = !c ? CKR_HOST_MEMORY
+                : !(c->mac = keyed_ctx(alg, v->val, v->len)) ? CKR_FUNCTION_FAILED : CKR_OK;
+        if (rv != CKR_OK) {
+            OPENSSL_free(c);
+            pool_give(pool, &g_hmac_pool, NULL, false);
+            return rv;
+        }
+    }
     c->base.def = d;
     c->base.fn = fn;
     c->maclen = maclen;
     c->full = a->len;
-    c->mac = ctx_for_key(alg, key, v->val, v->len);
-    if (!c->mac) {
-        hctx_free(&c->base);
-        return CKR_FUNCTION_FAILED;
-    }
+    c->pool = pool;
     *out = &c->base;
     return CKR_OK;
 }
