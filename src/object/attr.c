@@ -9,10 +9,25 @@
 #define ATTR_MAX_COUNT 4096
 #define ATTR_MAX_LEN (1u << 24)
 
+static uint64_t g_gen;
+
+static uint64_t next_gen(void)
+{
+    return __atomic_add_fetch(&g_gen, 1, __ATOMIC_RELAXED);
+}
+
 void attrs_init(attrs_t *a)
 {
     a->v = NULL;
     a->n = a->cap = 0;
+    a->present = 0;
+    a->gen = next_gen();
+}
+
+static uint64_t type_bit(CK_ATTRIBUTE_TYPE t)
+{
+    /* Standard types are small and dense; vendor ones carry bit 31. */
+    return 1ULL << ((t ^ (t >> 6) ^ (t >> 31)) & 63);
 }
 
 static void value_free(attr_t *at)
@@ -34,6 +49,8 @@ void attrs_free(attrs_t *a)
 
 const attr_t *attrs_get(const attrs_t *a, CK_ATTRIBUTE_TYPE type)
 {
+    if (!(a->present & type_bit(type)))
+        return NULL;
     for (size_t i = 0; i < a->n; i++)
         if (a->v[i].type == type)
             return &a->v[i];
@@ -55,6 +72,7 @@ CK_RV attrs_set(attrs_t *a, CK_ATTRIBUTE_TYPE type, const void *val, CK_ULONG le
     for (size_t i = 0; i < a->n; i++) {
         if (a->v[i].type == type) {
             value_free(&a->v[i]);
+            a->gen = next_gen();
             a->v[i].val = copy;
             a->v[i].len = len;
             a->v[i].secret = secret;
@@ -75,6 +93,8 @@ CK_RV attrs_set(attrs_t *a, CK_ATTRIBUTE_TYPE type, const void *val, CK_ULONG le
         a->cap = ncap;
     }
     a->v[a->n++] = (attr_t){ type, len, copy, secret };
+    a->present |= type_bit(type);
+    a->gen = next_gen();
     return CKR_OK;
 }
 
@@ -95,6 +115,10 @@ void attrs_remove(attrs_t *a, CK_ATTRIBUTE_TYPE type)
         if (a->v[i].type == type) {
             value_free(&a->v[i]);
             a->v[i] = a->v[--a->n];
+            a->gen = next_gen();
+            a->present = 0; /* other types may share the bit: recompute */
+            for (size_t j = 0; j < a->n; j++)
+                a->present |= type_bit(a->v[j].type);
             return;
         }
     }

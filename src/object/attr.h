@@ -16,6 +16,13 @@ typedef struct {
 typedef struct {
     attr_t *v;
     size_t n, cap;
+    /* One bit per attribute type present (types folded onto 64 bits): most lookups on the
+     * operation path ask for attributes a key does not have (CKA_ALLOWED_MECHANISMS, dates),
+     * and this answers them without a scan. Kept by attrs_set/attrs_remove, the only writers. */
+    uint64_t present;
+    /* Changes with every write (from one process-wide counter, so a list that is freed and
+     * read again never repeats a value): lets a caller keep facts derived from the list. */
+    uint64_t gen;
 } attrs_t;
 
 void attrs_init(attrs_t *a);

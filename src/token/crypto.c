@@ -88,6 +88,35 @@ CK_RV key_allows_mech(const attrs_t *a, CK_MECHANISM_TYPE m)
     return CKR_MECHANISM_INVALID;
 }
 
+/* The facts an operation checks on every init, derived once per version of the key's
+ * attributes instead of a search of the list for each: the list changes only through
+ * attr.c, which moves attrs.gen. Under the module lock, like every objref change. */
+static const struct objref *key_facts(struct objref *o)
+{
+    if (o->facts.gen == o->attrs.gen)
+        return o;
+    const attrs_t *a = &o->attrs;
+    o->facts.cls = obj_class(a);
+    o->facts.kt = obj_keytype(a);
+    o->facts.usage = 0;
+    for (int k = 0; k < OPK_COUNT; k++)
+        if (op_usage[k] && attrs_bool(a, op_usage[k], false))
+            o->facts.usage |= (uint8_t)(1u << k);
+    o->facts.allowed = attrs_get(a, CKA_ALLOWED_MECHANISMS) != NULL;
+    o->facts.dates = attrs_get(a, CKA_START_DATE) || attrs_get(a, CKA_END_DATE);
+    o->facts.always_auth = attrs_bool(a, CKA_ALWAYS_AUTHENTICATE, false);
+    o->facts.gen = a->gen;
+    return o;
+}
+
+static int usage_kind(CK_ATTRIBUTE_TYPE usage)
+{
+    for (int k = 0; k < OPK_COUNT; k++)
+        if (op_usage[k] == usage)
+            return k;
+    return -1;
+}
+
 CK_RV key_for_use(struct session *se, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE usage,
                   CK_MECHANISM_TYPE mech, struct objref **out)
 {
@@ -97,13 +126,17 @@ CK_RV key_for_use(struct session *se, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE usag
         return CKR_KEY_HANDLE_INVALID;
     if (rv != CKR_OK)
         return rv;
-    CK_OBJECT_CLASS cls = obj_class(&o->attrs);
+    CK_OBJECT_CLASS cls = key_facts(o)->facts.cls;
     if (cls != CKO_SECRET_KEY && cls != CKO_PRIVATE_KEY && cls != CKO_PUBLIC_KEY)
         return CKR_KEY_HANDLE_INVALID;
-    if (usage && !attrs_bool(&o->attrs, usage, false))
-        return CKR_KEY_FUNCTION_NOT_PERMITTED;
+    if (usage) {
+        int k = usage_kind(usage);
+        if (k >= 0 ? !(o->facts.usage & (1u << k)) : !attrs_bool(&o->attrs, usage, false))
+            return CKR_KEY_FUNCTION_NOT_PERMITTED;
+    }
     /* CK_UNAVAILABLE_INFORMATION: a use no mechanism governs (being digested, being wrapped). */
-    if (mech != CK_UNAVAILABLE_INFORMATION && (rv = key_allows_mech(&o->attrs, mech)) != CKR_OK)
+    if (mech != CK_UNAVAILABLE_INFORMATION && o->facts.allowed &&
+        (rv = key_allows_mech(&o->attrs, mech)) != CKR_OK)
         return rv;
     if (!o->secret_loaded)
         return CKR_USER_NOT_LOGGED_IN; /* a public-object key whose value needs the token key */
@@ -135,6 +168,7 @@ static CK_RV op_init_locked(struct session *se, enum op_kind k, const CK_MECHANI
     if (!d)
         return CKR_MECHANISM_INVALID;
     struct mech_key mk = { NULL, NULL };
+    const char *uid = NULL;
     bool relogin = false;
     CK_RV rv;
     if (k != OPK_DIGEST) {
@@ -142,22 +176,25 @@ static CK_RV op_init_locked(struct session *se, enum op_kind k, const CK_MECHANI
         rv = key_for_use(se, key, op_usage[k], m->mechanism, &o);
         if (rv != CKR_OK)
             return rv;
-        CK_OBJECT_CLASS cls = obj_class(&o->attrs);
-        if (is_asym(obj_keytype(&o->attrs)) != (cls != CKO_SECRET_KEY))
+        CK_OBJECT_CLASS cls = o->facts.cls; /* key_for_use derived them */
+        CK_KEY_TYPE kt = o->facts.kt;
+        if (is_asym(kt) != (cls != CKO_SECRET_KEY))
             return CKR_KEY_TYPE_INCONSISTENT;
         if ((rv = class_fits(cls, k)) != CKR_OK)
             return rv;
-        if ((rv = key_policy_ok(&o->attrs)) != CKR_OK)
+        if (kt == CKK_RSA && (rv = key_policy_ok(&o->attrs)) != CKR_OK)
             return rv;
-        rv = key_lifecycle_ok(&o->attrs, k == OPK_ENCRYPT || k == OPK_SIGN || k == OPK_SIGNREC);
-        if (rv != CKR_OK)
+        if (o->facts.dates &&
+            (rv = key_lifecycle_ok(&o->attrs, k == OPK_ENCRYPT || k == OPK_SIGN ||
+                                                  k == OPK_SIGNREC)) != CKR_OK)
             return rv;
         if (k == OPK_ENCRYPT && m->mechanism == CKM_AES_GCM &&
             (rv = gcm_account(se, o, m)) != CKR_OK)
             return rv;
+        uid = o->uid;
         mk.attrs = &o->attrs;
         mk.cache = &o->mech_cache;
-        relogin = cls == CKO_PRIVATE_KEY && attrs_bool(&o->attrs, CKA_ALWAYS_AUTHENTICATE, false);
+        relogin = cls == CKO_PRIVATE_KEY && o->facts.always_auth;
     }
     struct mech_ctx *c = NULL;
     rv = d->family->init(d, op_flag[k], m, k == OPK_DIGEST ? NULL : &mk, &c);
@@ -168,7 +205,6 @@ static CK_RV op_init_locked(struct session *se, enum op_kind k, const CK_MECHANI
     op->updated = false;
     op->mech = m->mechanism;
     op->user = login_user(se->slot);
-    const char *uid = k == OPK_DIGEST ? NULL : uid_of(key);
     memcpy(op->uid, uid ? uid : "", uid ? sizeof op->uid : 1);
     return CKR_OK;
 }

@@ -74,6 +74,13 @@ struct objref {
     uint64_t version;          /* slot->version when the cache was last known current */
     uint8_t digest[32];        /* the row's digest when the cache was filled */
     char uid[UID_LEN + 1];
+    struct {                   /* what the operation path checks, derived from attrs (crypto.c) */
+        uint64_t gen;          /* attrs.gen they were derived from (0: never) */
+        CK_OBJECT_CLASS cls;
+        CK_KEY_TYPE kt;
+        uint8_t usage;         /* bit k: the usage attribute of op_kind k is true */
+        bool allowed, dates, always_auth; /* has CKA_ALLOWED_MECHANISMS, any date, and that */
+    } facts;
 };
 
 struct module {
