@@ -6,8 +6,10 @@
 # server (openssl s_server on 127.0.0.1, client certificate required) -- the private key
 # never leaves the token (docs/cookbook.md).
 #
-# Firefox asks for the token's PIN in a dialog; the test answers it through Marionette
-# (marionette.py: nsIPK11Token.checkPassword, what the dialog calls), then opens the page.
+# Firefox asks for the token's PIN in a dialog when the server asks for a client certificate;
+# the test stands in for the user through Marionette (marionette.py: a window watcher of its
+# own in Firefox's chrome whose prompter answers PSM's "Password Required" prompt for the
+# token), opens the page and checks that the prompt came and was answered.
 #   usage: firefox.sh /path/to/libcraton.so
 #   exit 77 when firefox-esr, certutil/modutil, openssl, pkcs11-tool or python3 is missing
 set -u
@@ -53,11 +55,17 @@ step "the CA signs it" \
         -extfile client.ext -out client.crt
 step "the client certificate goes onto the token" \
     certutil -A -d sql:ff-profile -h demo -f pin.txt -n firefox-client -t ",," -a -i client.crt
+step "... and its keyless copy (kept for the trust flags) out of the profile's own database" \
+    certutil -D -d sql:ff-profile -n firefox-client
 step "the profile trusts the server's CA" certutil -A -d sql:ff-profile -n "Craton Demo CA" -t "C,," -a -i ca.crt
 cat >ff-profile/user.js <<'JS'
 user_pref("security.default_personal_cert", "Select Automatically");
 JS
 # ---- end of recipe ----
+step_fails "(check) the profile's own database holds no copy of the client certificate" \
+    certutil -L -d sql:ff-profile -n firefox-client
+step "(check) the token holds it, with its key" certutil -K -d sql:ff-profile -h demo -f pin.txt
+grep_log "... a key on the token that goes with firefox-client" "demo:firefox-client"
 # Quiet, offline start for the test, and Marionette on a free port.
 MPORT=$(free_port) || bail "no free port"
 cat >>ff-profile/user.js <<JS
@@ -81,10 +89,13 @@ fi
 new_log
 bg firefox-esr --headless --no-remote --profile "$WORK/ff-profile" --marionette $SYSACCESS
 FF=$BG FFLOG=$LOG
+if wait_port "$MPORT" "$FF" 60; then ok "headless Firefox listening for Marionette on 127.0.0.1:$MPORT"
+else notok "headless Firefox with Marionette on 127.0.0.1:$MPORT" "$FFLOG"; bail "no Firefox"; fi
 step "headless Firefox fetches the page, the PIN prompt answered" \
     timeout 120 python3 "${MARIONETTE_PY:-$COOKBOOK_DIR/marionette.py}" "$MPORT" demo pin.txt \
         "https://127.0.0.1:$PORT/" page.txt
 grep_log "... Firefox asked for the token PIN and got it" "PIN prompts answered: .*demo"
+grep_log "... the token is logged in" "token demo logged in"
 check "the page came back from the server" test -s page.txt
 grep_log "s_server's page shows the client certificate Firefox sent" "Client certificate" page.txt
 grep_log "... with the token certificate's subject" "CN *= *firefox client" page.txt

@@ -2,12 +2,15 @@
 """A minimal Marionette client for the Firefox cookbook test (tests/cookbook/firefox.sh).
 
 It plays the user's part: typing the token PIN when Firefox asks for it and opening a page.
-Firefox, started with --marionette, listens on 127.0.0.1:PORT (pref marionette.port).
+Firefox, started with --marionette (and -remote-allow-system-access, so that a script may
+run in its chrome), listens on 127.0.0.1:PORT (pref marionette.port).
 
   marionette.py PORT TOKEN PIN-FILE URL OUTFILE
 
 Answers Firefox's "Password Required" prompt for the PKCS#11 token named TOKEN with the PIN
-from PIN-FILE (as a user would type it), opens URL and writes the page's text to OUTFILE. Exit status 0 when every step worked."""
+from PIN-FILE (as a user would type it), opens URL and writes the page's text to OUTFILE.
+Prints the prompts it answered and whether the token is logged in afterwards. Exit status 0
+when every step worked."""
 import json
 import socket
 import sys
@@ -57,86 +60,85 @@ class Marionette:
                     raise RuntimeError("%s: %s" % (name, reply[2]))
                 return reply[3]
 
+    def chrome(self, script, *args):
+        """Runs SCRIPT (the body of an async function) in Firefox's chrome; its result."""
+        self.cmd("Marionette:SetContext", {"value": "chrome"})
+        try:
+            res = self.cmd("WebDriver:ExecuteScript",
+                           {"script": "return (async () => {" + script + "})();", "args": list(args)})
+        finally:
+            self.cmd("Marionette:SetContext", {"value": "content"})
+        return res["value"]
 
-# Stands in for the user at Firefox's "Password Required" dialog: the prompt service's
-# promptPassword (what PSM calls when NSS needs the token's PIN) answers with the PIN for a
-# prompt that names the token, and defers everything else to Firefox's own prompter.
+
+# Stands in for the user at Firefox's "Password Required" dialog. When NSS needs a token's PIN
+# (here: when the server asks for a client certificate and Firefox looks for the key that goes
+# with it), PSM's password callback asks the window watcher for a prompter and calls its
+# promptPassword. Registering a window watcher of our own under the same contract ID (what
+# Mozilla's own PSM tests do) puts this prompt in front of the user's: it answers with the PIN
+# for a prompt that names the token and leaves everything else to Firefox's own window watcher
+# and prompter. The prompts answered go to the pref craton.test.pin_prompts.
 ANSWER_PIN = """
 const [name, pin] = arguments;
-const CONTRACT = "@mozilla.org/prompter;1";
+const CONTRACT = "@mozilla.org/embedcomp/window-watcher;1";
 const registrar = Components.manager.QueryInterface(Ci.nsIComponentRegistrar);
-const original = Cc[CONTRACT].getService(Ci.nsIPromptService);
-const answered = [];
-const calls = [];
-globalThis.cratonCalls = calls;
-const stub = {
-  QueryInterface: ChromeUtils.generateQI(["nsIPromptService", "nsIPromptFactory"]),
-  // nsIPromptFactory: the nsIPrompt that PSM asks for the PIN (through the window watcher).
-  getPrompt(win, iid) {
-    const inner = original.QueryInterface(Ci.nsIPromptFactory).getPrompt(win, Ci.nsIPrompt);
-    const wrapper = {
-      QueryInterface: ChromeUtils.generateQI(["nsIPrompt"]),
-      promptPassword(title, text, password, checkMsg, checkState) {
-        if (String(text).includes(name)) {
-          answered.push(text);
-          password.value = pin;
-          return true;
-        }
-        return inner.promptPassword(title, text, password, checkMsg, checkState);
-      },
-    };
-    return new Proxy(wrapper, {
-      get(target, prop) {
-        calls.push("prompt." + String(prop));
-        if (prop in target) return target[prop];
-        const v = inner[prop];
-        return typeof v === "function" ? v.bind(inner) : v;
-      },
-    }).QueryInterface(iid);
-  },
-  promptPassword(parent, title, text, password, checkMsg, checkState) {
-    if (String(text).includes(name)) {
-      answered.push(text);
-      password.value = pin;
-      return true;
-    }
-    return original.promptPassword(parent, title, text, password, checkMsg, checkState);
-  },
-};
-const proxy = new Proxy(stub, {
+const original = Cc[CONTRACT].getService(Ci.nsIWindowWatcher);
+const PREF = "craton.test.pin_prompts";
+Services.prefs.setStringPref(PREF, "");
+function wrap(parent) {
+  let real = null;  // Firefox's own prompter, fetched only when a prompt is not ours
+  const inner = () => real || (real = original.getNewPrompter(parent));
+  return new Proxy({
+    QueryInterface: ChromeUtils.generateQI(["nsIPrompt"]),
+    promptPassword(title, text, password, checkMsg, checkState) {
+      if (String(text).includes(name)) {
+        const seen = Services.prefs.getStringPref(PREF, "");
+        Services.prefs.setStringPref(PREF, (seen ? seen + " | " : "") + text);
+        password.value = pin;
+        return true;
+      }
+      return inner().promptPassword(title, text, password, checkMsg, checkState);
+    },
+  }, {
+    get(target, prop) {
+      if (prop in target) return target[prop];
+      const v = inner()[prop];
+      return typeof v === "function" ? v.bind(inner()) : v;
+    },
+  });
+}
+const watcher = new Proxy({
+  QueryInterface: ChromeUtils.generateQI(["nsIWindowWatcher"]),
+  getNewPrompter(parent) { return wrap(parent); },
+}, {
   get(target, prop) {
-    calls.push(String(prop));
     if (prop in target) return target[prop];
     const v = original[prop];
     return typeof v === "function" ? v.bind(original) : v;
   },
 });
-const cid = Services.uuid.generateUUID();
-registrar.registerFactory(cid, "craton test prompter", CONTRACT, {
-  createInstance(iid) { return proxy.QueryInterface(iid); },
+registrar.registerFactory(Services.uuid.generateUUID(), "craton test: PIN prompt", CONTRACT, {
+  createInstance(iid) { return watcher.QueryInterface(iid); },
   QueryInterface: ChromeUtils.generateQI(["nsIFactory"]),
 });
-globalThis.cratonAnswered = answered;
-return "prompter installed";
+return "installed";
 """
-ANSWERED = "return (globalThis.cratonAnswered || []).join(' | ') + ' (prompter calls: ' + (globalThis.cratonCalls || []).join(',') + ')';"
 
-# Logs in to the token the way Firefox's Security Devices dialog's "Log In" button does
-# (nsIPKCS11Token.login, which asks for the PIN through the prompter).
-LOGIN = """
+# The prompts answered, and the token's login state (Settings -> Security Devices shows it).
+REPORT = """
 const [name] = arguments;
+const answered = Services.prefs.getStringPref("craton.test.pin_prompts", "") || "none";
 const moduledb = Cc["@mozilla.org/security/pkcs11moduledb;1"].getService(Ci.nsIPKCS11ModuleDB);
+let state = "no token " + name;
 for (const module of await moduledb.listModules()) {
-  const mod = module.QueryInterface(Ci.nsIPKCS11Module);
-  for (let slot of mod.slots) {
-    let token = slot.QueryInterface(Ci.nsIPKCS11Slot).getToken();
+  for (const slot of module.QueryInterface(Ci.nsIPKCS11Module).slots) {
+    const token = slot.QueryInterface(Ci.nsIPKCS11Slot).getToken();
     if (token && token.tokenName === name) {
-      token.login(false);
-      return token.isLoggedIn ? "logged in" : "not logged in";
+      state = "token " + name + (token.isLoggedIn ? " logged in" : " not logged in");
     }
   }
 }
-return "no token " + name;
+return "PIN prompts answered: " + answered + "\\n" + state;
 """
 
 
@@ -146,32 +148,22 @@ def main():
         pin = f.readline().rstrip("\n")
     m = Marionette(int(port))
     m.cmd("WebDriver:NewSession", {"capabilities": {"acceptInsecureCerts": False}})
-    m.cmd("Marionette:SetContext", {"value": "chrome"})
-    res = m.cmd("WebDriver:ExecuteScript", {"script": ANSWER_PIN, "args": [token, pin]})
-    print("PIN dialog:", res["value"])
-    if len(sys.argv) > 6 and sys.argv[6] == "--login-first":
-        res = m.cmd("WebDriver:ExecuteScript", {"script": "return (async () => {" + LOGIN + "})();", "args": [token]})
-        print("token login:", res["value"])
-    m.cmd("Marionette:SetContext", {"value": "content"})
+    print("PIN dialog stand-in:", m.chrome(ANSWER_PIN, token, pin))
     failed = None
     try:
         m.cmd("WebDriver:Navigate", {"url": url})
     except RuntimeError as e:
         failed = e
+    if not failed:
+        text = m.cmd("WebDriver:ExecuteScript",
+                     {"script": "return document.documentElement.textContent;", "args": []})
+        with open(out, "w") as f:
+            f.write(text["value"] or "")
+        print("page:", (text["value"] or "")[:200].replace("\n", " "))
+    print(m.chrome(REPORT, token))
     if failed:
-        m.cmd("Marionette:SetContext", {"value": "chrome"})
-        res = m.cmd("WebDriver:ExecuteScript", {"script": ANSWERED, "args": []})
-        print("PIN prompts answered:", res["value"] or "none")
         print(failed)
         return 1
-    text = m.cmd("WebDriver:ExecuteScript",
-                 {"script": "return document.documentElement.textContent;", "args": []})
-    with open(out, "w") as f:
-        f.write(text["value"] or "")
-    print("page:", (text["value"] or "")[:200].replace("\n", " "))
-    m.cmd("Marionette:SetContext", {"value": "chrome"})
-    res = m.cmd("WebDriver:ExecuteScript", {"script": ANSWERED, "args": []})
-    print("PIN prompts answered:", res["value"] or "none")
     try:
         m.cmd("Marionette:Quit", {"flags": ["eForceQuit"]})
     except (EOFError, OSError, RuntimeError):
