@@ -50,9 +50,23 @@ mutex_t *mutex_new(void)
             free(m);
             return NULL;
         }
-    } else if (pthread_mutex_init(&m->pm, NULL)) {
-        free(m);
-        return NULL;
+    } else {
+        /* Adaptive: a waiter spins briefly before sleeping. The module's critical sections
+         * are a few hundred nanoseconds, far shorter than a futex sleep and wake-up, so two
+         * threads sharing the token hand the lock over without entering the kernel. */
+        pthread_mutexattr_t at;
+        int r = pthread_mutexattr_init(&at);
+        if (r == 0) {
+#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
+            pthread_mutexattr_settype(&at, PTHREAD_MUTEX_ADAPTIVE_NP);
+#endif
+            r = pthread_mutex_init(&m->pm, &at);
+            pthread_mutexattr_destroy(&at);
+        }
+        if (r) {
+            free(m);
+            return NULL;
+        }
     }
     return m;
 }

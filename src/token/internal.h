@@ -45,11 +45,10 @@ struct session {
     CK_SESSION_HANDLE handle;
     /* Cryptographic work runs under mu, not the module lock, so sessions on other threads
      * proceed in parallel. Lock order: module lock, then mu; never the reverse. refs counts
-     * threads working on the session outside the module lock; a closed session is freed by
-     * the last of them. */
+     * the open session itself plus each thread working on it outside the module lock
+     * (atomic); a closed session is freed by the last of them. */
     mutex_t *mu;
     unsigned refs;
-    bool closing;
     struct op_state op[OPK_COUNT];
     struct slot *slot;
     CK_FLAGS flags;

@@ -15,7 +15,7 @@ struct session *session_acquire(CK_SESSION_HANDLE h)
     tok_lock();
     struct session *se = session_get(h);
     if (se)
-        se->refs++;
+        __atomic_add_fetch(&se->refs, 1, __ATOMIC_RELAXED);
     tok_unlock();
     return se;
 }
@@ -26,12 +26,12 @@ static void session_free(struct session *se)
     free(se);
 }
 
+/* No module lock: the open session holds one reference of its own, dropped by
+ * session_close, so the count reaches zero exactly once, after the session left the map. */
 void session_release(struct session *se)
 {
-    tok_lock();
-    if (--se->refs == 0 && se->closing)
+    if (__atomic_sub_fetch(&se->refs, 1, __ATOMIC_ACQ_REL) == 0)
         session_free(se);
-    tok_unlock();
 }
 
 CK_STATE session_state(const struct session *s)
@@ -75,6 +75,7 @@ CK_RV tok_open_session(CK_SLOT_ID id, CK_FLAGS flags, CK_SESSION_HANDLE *h)
         free(se);
         return CKR_HOST_MEMORY;
     }
+    se->refs = 1; /* the map's: dropped by session_close */
     se->handle = handle_new(&g_mod.sessions);
     se->slot = s;
     se->flags = flags & (CKF_SERIAL_SESSION | CKF_RW_SESSION);
@@ -104,10 +105,7 @@ CK_RV session_close(struct session *se)
     /* When the application's last session with a token closes, its login ends (spec 5.6). */
     if (s->sessions == 0 && s->login != LOGIN_NONE)
         slot_logout(s);
-    if (se->refs)
-        se->closing = true; /* freed by session_release */
-    else
-        session_free(se);
+    session_release(se); /* freed now, or by the last thread still working on it */
     return CKR_OK;
 }
 
