@@ -1,5 +1,6 @@
 /* Session management functions (PKCS#11 3.0 section 5.6). */
 #include "api/api.h"
+#include "token/crypto.h"
 
 /* 5.6 C_OpenSession; application callbacks are accepted but never called (no events). */
 CK_EXPORT CK_RV C_OpenSession(CK_SLOT_ID slotID, CK_FLAGS flags, CK_VOID_PTR pApplication,
@@ -41,14 +42,12 @@ CK_EXPORT CK_RV C_SessionCancel(CK_SESSION_HANDLE hSession, CK_FLAGS flags)
 {
     API_ENTER();
     tok_lock();
-    CK_RV rv = CKR_OK;
-    if (flags & CKF_FIND_OBJECTS) {
+    /* Cryptographic operations first (this also checks the handle), then a find. */
+    CK_RV rv = tok_op_cancel(hSession, flags);
+    if (rv == CKR_OK && (flags & CKF_FIND_OBJECTS)) {
         rv = tok_find_final(hSession);
         if (rv == CKR_OPERATION_NOT_INITIALIZED)
             rv = CKR_OK;
-    } else {
-        CK_SESSION_INFO info;
-        rv = tok_session_info(hSession, &info);
     }
     tok_unlock();
     return api_done(__func__, rv);

@@ -342,6 +342,19 @@ CK_RV tok_op_verify_final(CK_SESSION_HANDLE h, const uint8_t *sig, CK_ULONG sigl
     return put_op(se, settle(op, f->verify_final(op->ctx, sig, siglen), true));
 }
 
+CK_RV tok_op_cancel(CK_SESSION_HANDLE h, CK_FLAGS flags)
+{
+    struct session *se = session_get(h);
+    if (!se)
+        return CKR_SESSION_HANDLE_INVALID;
+    mutex_lock(se->mu);
+    for (int k = 0; k < OPK_COUNT; k++)
+        if (flags & op_flag[k])
+            op_end(&se->op[k]);
+    mutex_unlock(se->mu);
+    return CKR_OK;
+}
+
 /* Under the module lock (it reads a key object), so the session is looked up, not acquired. */
 static CK_RV digest_key_locked(struct session *se, CK_OBJECT_HANDLE key)
 {

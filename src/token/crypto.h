@@ -18,6 +18,9 @@ CK_RV tok_op_verify(CK_SESSION_HANDLE h, const uint8_t *in, CK_ULONG inlen, cons
                     CK_ULONG siglen);
 CK_RV tok_op_verify_final(CK_SESSION_HANDLE h, const uint8_t *sig, CK_ULONG siglen);
 CK_RV tok_digest_key(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key);
+/* C_SessionCancel: ends the session's operations whose CKF_ENCRYPT.. CKF_VERIFY_RECOVER flag is in
+ * flags (no key was used to the end, so nothing is audited). */
+CK_RV tok_op_cancel(CK_SESSION_HANDLE h, CK_FLAGS flags);
 CK_RV tok_op_state_get(CK_SESSION_HANDLE h, uint8_t *out, CK_ULONG *outlen);
 CK_RV tok_op_state_set(CK_SESSION_HANDLE h, const uint8_t *in, CK_ULONG inlen);
 CK_RV tok_context_login(struct session *se);

@@ -245,6 +245,48 @@ static void test_login_per_token(void **state)
     assert_int_equal(h_state(a), CKS_RW_USER_FUNCTIONS);
 }
 
+/* C_SessionCancel (3.0) ends exactly the operations its flags name; the others stay active. */
+static void test_session_cancel(void **state)
+{
+    h_fixture *fx = *state;
+    CK_SESSION_HANDLE s;
+    assert_ok(h_open_login(fx->slot, 0, CKU_USER, &s));
+    CK_BYTE msg[] = "cancel me", out[64];
+    CK_ULONG outlen = sizeof out;
+    CK_MECHANISM sha = { CKM_SHA256, NULL, 0 };
+    CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+    CK_KEY_TYPE kt = CKK_GENERIC_SECRET;
+    CK_BBOOL yes = CK_TRUE;
+    CK_BYTE val[32] = { 1, 2, 3 };
+    CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof cls }, { CKA_KEY_TYPE, &kt, sizeof kt },
+                         { CKA_SIGN, &yes, sizeof yes }, { CKA_VALUE, val, sizeof val } };
+    CK_OBJECT_HANDLE key;
+    assert_ok(F->C_CreateObject(s, t, 4, &key));
+    CK_MECHANISM hmac = { CKM_SHA256_HMAC, NULL, 0 };
+
+    assert_ok(F->C_DigestInit(s, &sha));
+    assert_ok(F->C_DigestUpdate(s, msg, sizeof msg));
+    assert_ok(F->C_SignInit(s, &hmac, key));
+    assert_ok(F->C_SignUpdate(s, msg, sizeof msg));
+
+    /* Cancel the signature only: a new one may start, the digest goes on. */
+    assert_ok(F->C_SessionCancel(s, CKF_SIGN));
+    assert_rv(F->C_SignUpdate(s, msg, sizeof msg), CKR_OPERATION_NOT_INITIALIZED);
+    assert_ok(F->C_DigestUpdate(s, msg, sizeof msg));
+    assert_ok(F->C_SignInit(s, &hmac, key));
+
+    /* Both at once, with a flag for an operation that is not active. */
+    assert_ok(F->C_SessionCancel(s, CKF_SIGN | CKF_DIGEST | CKF_ENCRYPT));
+    assert_rv(F->C_DigestFinal(s, out, &outlen), CKR_OPERATION_NOT_INITIALIZED);
+    assert_rv(F->C_Sign(s, msg, sizeof msg, out, &outlen), CKR_OPERATION_NOT_INITIALIZED);
+    assert_ok(F->C_DigestInit(s, &sha));
+    assert_ok(F->C_Digest(s, msg, sizeof msg, out, &outlen));
+    assert_int_equal(outlen, 32);
+
+    assert_rv(F->C_SessionCancel(CK_INVALID_HANDLE, CKF_SIGN), CKR_SESSION_HANDLE_INVALID);
+    assert_ok(F->C_CloseSession(s));
+}
+
 static void test_session_after_finalize(void **state)
 {
     h_fixture *fx = *state;
@@ -273,6 +315,7 @@ int main(void)
         T(test_user_pin_not_initialized),
         T(test_close_logs_out),
         T(test_login_per_token),
+        T(test_session_cancel),
         T(test_session_after_finalize),
     };
     return cmocka_run_group_tests_name("session", tests, NULL, NULL);
