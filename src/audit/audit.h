@@ -18,6 +18,11 @@ struct audit_config {           /* from the [audit] section */
      * before its call returns either way; this only says when it is forced to the disk. An
      * fsync per signature would cap every key at the disk's flush rate. */
     enum audit_sync sync_per_use;
+    /* sync_objects: the same for records that name an object without being a key use
+     * (C_CreateObject, C_DestroyObject, key generation, ...; default interval). The token
+     * store itself does not flush each commit either; sync keeps authentication and token
+     * administration records (no object) on their own setting. */
+    enum audit_sync sync_objects;
     unsigned long interval_ms;  /* interval_ms, for sync = interval (default 1000) */
     unsigned long rotate_bytes; /* rotate_bytes (default 16 MiB; 0 = never rotate) */
     bool required_for_non_key;  /* !fail_open_non_key (default true: every audited call fails) */
@@ -25,8 +30,9 @@ struct audit_config {           /* from the [audit] section */
     /* Keyed chain: key_file names a file (mode 0600 or 0400) holding 32 random bytes, raw or as
      * 64 hex digits. Empty: plain SHA-256 chain. See docs/audit.md for what each mode stops. */
     char key_file[AUDIT_PATH_MAX];
-    /* tail_every: the (seq, hash) anchor in slot-<id>.db is refreshed after every record that is
-     * not per_use and after every record whose seq is a multiple of this (default 256). */
+    /* tail_every: the (seq, hash) anchor in slot-<id>.db is refreshed after every record that
+     * names neither a key use nor an object, after every record whose seq is a multiple of
+     * this (default 4096), and whenever an interval flush has just put the record on disk. */
     unsigned long tail_every;
 };
 
@@ -62,8 +68,8 @@ struct audit_event {
     bool per_use;                                /* a key use: omitted at level auth+admin */
 };
 
-/* Appends synchronously (lock, read tail, one write(), release); safe from many threads and
- * processes. CKR_OK, or CKR_DEVICE_ERROR when the record could not be written (or, with
+/* Appends synchronously (lock, find the tail, copy the record into the mapped active file,
+ * release) before returning; safe from many threads and processes. CKR_OK, or CKR_DEVICE_ERROR when the record could not be written (or, with
  * sync = always, not flushed). A filtered-out per_use event returns CKR_OK without writing.
  * With fail_open_non_key = true, a failure on an event that is neither per_use nor names an
  * object is logged and CKR_OK returned. */

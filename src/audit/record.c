@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,16 +128,67 @@ const char *audit_rv_name(CK_RV rv)
     return NULL;
 }
 
-void rec_time_now(char out[32])
+/* Writes v as exactly `digits` decimal digits (zero-padded). */
+static void fixed_dec(char *dst, unsigned v, int digits)
 {
+    for (int i = digits - 1; i >= 0; i--) {
+        dst[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
+/* Days since 1970-01-01 to a civil date (proleptic Gregorian; H. Hinnant's published
+ * algorithm). Avoids gmtime_r, which takes a lock and reads the time zone state. */
+static void civil_from_days(long long z, int *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    long long era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+void rec_time_now(struct rec_clock *c, char out[32])
+{
+    struct rec_clock local = { .sec = -1 };
     struct timespec ts;
-    struct tm tm;
+    if (!c)
+        c = &local;
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    char date[24];
-    if (!strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm))
-        date[0] = 0;
-    snprintf(out, 32, "%.19s.%06uZ", date, (unsigned)(ts.tv_nsec / 1000) % 1000000u);
+    /* The date part changes once a second: format it then, not for every record. */
+    if (ts.tv_sec != c->sec) {
+        long long days = ts.tv_sec / 86400, rem = ts.tv_sec % 86400;
+        if (rem < 0) {
+            rem += 86400;
+            days--;
+        }
+        int y;
+        unsigned mo, d;
+        civil_from_days(days, &y, &mo, &d);
+        if (y < 0 || y > 9999)
+            y = 0; /* four digits, as %Y gives for every realistic clock */
+        fixed_dec(c->date, (unsigned)y, 4);
+        c->date[4] = '-';
+        fixed_dec(c->date + 5, mo, 2);
+        c->date[7] = '-';
+        fixed_dec(c->date + 8, d, 2);
+        c->date[10] = 'T';
+        fixed_dec(c->date + 11, (unsigned)(rem / 3600), 2);
+        c->date[13] = ':';
+        fixed_dec(c->date + 14, (unsigned)(rem / 60 % 60), 2);
+        c->date[16] = ':';
+        fixed_dec(c->date + 17, (unsigned)(rem % 60), 2);
+        c->sec = ts.tv_sec;
+    }
+    memcpy(out, c->date, 19);
+    out[19] = '.';
+    fixed_dec(out + 20, (unsigned)(ts.tv_nsec / 1000) % 1000000u, 6);
+    out[26] = 'Z';
+    out[27] = 0;
 }
 
 /* A tiny appender that remembers overflow instead of checking every call. */
@@ -160,18 +210,45 @@ static void put(struct out *o, const char *s, size_t n)
 
 static void puts_(struct out *o, const char *s) { put(o, s, strlen(s)); }
 
-static void putf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void putf(struct out *o, const char *fmt, ...)
+/* Decimal, as %llu. */
+static void put_u64(struct out *o, unsigned long long v)
 {
-    char tmp[128];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof tmp)
-        o->over = 1;
-    else
-        put(o, tmp, (size_t)n);
+    char tmp[20];
+    size_t i = sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    put(o, tmp + i, sizeof tmp - i);
+}
+
+/* Decimal, as %ld. */
+static void put_i64(struct out *o, long v)
+{
+    if (v < 0) {
+        put(o, "-", 1);
+        put_u64(o, 0ULL - (unsigned long long)v);
+    } else {
+        put_u64(o, (unsigned long long)v);
+    }
+}
+
+static const char hexd[] = "0123456789abcdef";
+
+/* "0x" and at least 8 lower-case hex digits, as "0x%08lx". */
+static void put_hex_ul(struct out *o, unsigned long v)
+{
+    char tmp[2 + 2 * sizeof v];
+    size_t i = sizeof tmp;
+    int n = 0;
+    do {
+        tmp[--i] = hexd[v & 15];
+        v >>= 4;
+        n++;
+    } while (v || n < 8);
+    tmp[--i] = 'x';
+    tmp[--i] = '0';
+    put(o, tmp + i, sizeof tmp - i);
 }
 
 /* JSON string whose contents take at most max bytes once escaped (longer input is cut at a
@@ -190,7 +267,9 @@ static void put_str(struct out *o, const char *s, size_t max)
             e[1] = (char)c;
             n = 2;
         } else if (c < 0x20 || c == 0x7f) {
-            snprintf(e, sizeof e, "\\u%04x", c);
+            memcpy(e, "\\u00", 4);
+            e[4] = hexd[c >> 4];
+            e[5] = hexd[c & 15];
             n = 6;
         } else {
             e[0] = (char)c;
@@ -206,12 +285,14 @@ static void put_str(struct out *o, const char *s, size_t max)
 
 static void put_hex(struct out *o, const uint8_t *b, size_t n)
 {
-    static const char hx[] = "0123456789abcdef";
-    char tmp[2];
-    for (size_t i = 0; i < n; i++) {
-        tmp[0] = hx[b[i] >> 4];
-        tmp[1] = hx[b[i] & 15];
-        put(o, tmp, 2);
+    char tmp[64];
+    for (size_t i = 0; i < n; i += 32) {
+        size_t k = n - i < 32 ? n - i : 32;
+        for (size_t j = 0; j < k; j++) {
+            tmp[2 * j] = hexd[b[i + j] >> 4];
+            tmp[2 * j + 1] = hexd[b[i + j] & 15];
+        }
+        put(o, tmp, 2 * k);
     }
 }
 
@@ -222,7 +303,11 @@ static void put_user(struct out *o, long user)
     case 0: puts_(o, "\"so\""); break;
     case 1: puts_(o, "\"user\""); break;
     case 2: puts_(o, "\"context\""); break;
-    default: putf(o, "\"%ld\"", user); break;
+    default:
+        put(o, "\"", 1);
+        put_i64(o, user);
+        put(o, "\"", 1);
+        break;
     }
 }
 
@@ -243,25 +328,39 @@ int rec_build(char *line, size_t cap, const struct rec_fields *f, const uint8_t 
               const uint8_t *key, size_t keylen, uint8_t hash_out[32])
 {
     struct out o = { line, cap, 0, 0 };
-    putf(&o, "{\"seq\":%llu,\"time\":\"%s\",\"pid\":%ld,\"slot\":%lu,\"session\":%lu,\"user\":",
-         f->seq, f->time, f->pid, f->slot, f->session);
+    puts_(&o, "{\"seq\":");
+    put_u64(&o, f->seq);
+    puts_(&o, ",\"time\":\"");
+    puts_(&o, f->time);
+    puts_(&o, "\",\"pid\":");
+    put_i64(&o, f->pid);
+    puts_(&o, ",\"slot\":");
+    put_u64(&o, f->slot);
+    puts_(&o, ",\"session\":");
+    put_u64(&o, f->session);
+    puts_(&o, ",\"user\":");
     put_user(&o, f->user);
     puts_(&o, ",\"op\":");
     put_str(&o, f->op ? f->op : "", AUDIT_OP_MAX);
     if (f->mech == CK_UNAVAILABLE_INFORMATION)
         puts_(&o, ",\"mech\":null");
-    else
-        putf(&o, ",\"mech\":\"0x%08lx\"", f->mech);
+    else {
+        puts_(&o, ",\"mech\":\"");
+        put_hex_ul(&o, f->mech);
+        puts_(&o, "\"");
+    }
     puts_(&o, ",\"object\":");
     if (f->object)
         put_str(&o, f->object, AUDIT_OBJECT_MAX);
     else
         puts_(&o, "null");
     const char *rn = audit_rv_name(f->result);
+    puts_(&o, ",\"result\":\"");
     if (rn)
-        putf(&o, ",\"result\":\"%s\"", rn);
+        puts_(&o, rn);
     else
-        putf(&o, ",\"result\":\"0x%08lx\"", f->result);
+        put_hex_ul(&o, f->result);
+    puts_(&o, "\"");
     puts_(&o, ",\"prev\":\"");
     put_hex(&o, prev, 32);
     puts_(&o, "\"");
@@ -498,10 +597,11 @@ void audit_config_defaults(struct audit_config *cfg)
     cfg->sync = AUDIT_SYNC_ALWAYS;
     cfg->interval_ms = 1000;
     cfg->sync_per_use = AUDIT_SYNC_INTERVAL;
+    cfg->sync_objects = AUDIT_SYNC_INTERVAL;
     cfg->rotate_bytes = 16UL << 20;
     cfg->required_for_non_key = true;
     cfg->enabled = true;
-    cfg->tail_every = 256;
+    cfg->tail_every = 4096;
 }
 
 struct cfg_state {
@@ -562,8 +662,11 @@ static int on_audit_entry(void *user, const char *section, const char *name, con
             c->level = AUDIT_LEVEL_AUTH_ADMIN;
         else
             bad = 1;
-    } else if (!strcasecmp(name, "sync") || !strcasecmp(name, "sync_per_use")) {
-        enum audit_sync *dst = !strcasecmp(name, "sync") ? &c->sync : &c->sync_per_use;
+    } else if (!strcasecmp(name, "sync") || !strcasecmp(name, "sync_per_use") ||
+               !strcasecmp(name, "sync_objects")) {
+        enum audit_sync *dst = !strcasecmp(name, "sync")           ? &c->sync
+                               : !strcasecmp(name, "sync_per_use") ? &c->sync_per_use
+                                                                   : &c->sync_objects;
         if (!strcasecmp(value, "always"))
             *dst = AUDIT_SYNC_ALWAYS;
         else if (!strcasecmp(value, "interval"))

@@ -22,8 +22,13 @@ struct rec_fields {
     unsigned long result;
 };
 
-/* UTC now as 2024-05-01T12:34:56.123456Z. */
-void rec_time_now(char out[32]);
+/* The formatted "YYYY-MM-DDTHH:MM:SS" of the second sec; one per writer, used under its lock. */
+struct rec_clock {
+    long long sec; /* -1: nothing cached */
+    char date[20];
+};
+/* UTC now as 2024-05-01T12:34:56.123456Z. c caches the date part (NULL: no cache). */
+void rec_time_now(struct rec_clock *c, char out[32]);
 /* Builds one line (with its '\n') chained to prev; writes the record's hash to hash_out.
  * key NULL: SHA-256 chain; otherwise HMAC-SHA-256 under key. Returns the length or -1. */
 int rec_build(char *line, size_t cap, const struct rec_fields *f, const uint8_t prev[32],

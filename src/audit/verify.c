@@ -25,6 +25,7 @@ struct walker {
     char *buf;
     size_t bufcap;
     bool at_start;
+    bool past_end;            /* a line starting with a zero byte was seen in this file */
 };
 
 static int walker_open(struct walker *w, const char *dir, unsigned long slot)
@@ -73,6 +74,7 @@ static int walker_next(struct walker *w, struct item *it)
             if (!w->f)
                 return -1;
             w->at_start = true;
+            w->past_end = false;
         }
         ssize_t len = getline(&w->buf, &w->bufcap, w->f);
         if (len < 0) {
@@ -80,12 +82,19 @@ static int walker_next(struct walker *w, struct item *it)
             w->f = NULL;
             continue;
         }
+        /* A writer grows the active file ahead and fills it through a mapping: the data ends
+         * at the first line starting with a zero byte (room not used yet, or a record being
+         * copied, whose first byte is stored last). Anything but zeros after that is not. */
+        if (len > 0 && w->buf[0] == 0) {
+            w->past_end = true;
+            continue;
+        }
         it->file = w->files[w->idx].path;
         it->first_in_file = w->at_start;
         w->at_start = false;
         bool nl = len > 0 && w->buf[len - 1] == '\n';
         size_t l = (size_t)len - (nl ? 1 : 0);
-        it->ok = nl && l <= AUDIT_LINE_MAX && memchr(w->buf, 0, l) == NULL &&
+        it->ok = !w->past_end && nl && l <= AUDIT_LINE_MAX && memchr(w->buf, 0, l) == NULL &&
                  rec_parse(w->buf, l, &it->rec) == 0;
         if (it->ok) {
             memcpy(it->line, w->buf, l);
