@@ -536,8 +536,8 @@ CK_RV aw_emit(audit_log_t *log, struct rec_fields *f, unsigned long long *seq_ou
     uint8_t h[32];
     f->seq = log->have_known ? log->known_seq + 1 : 0;
     rec_time_now(&log->clock, f->time);
-    int len = rec_build(line, sizeof line, f, log->have_known ? log->known_hash : zero, log->key,
-                        log->keylen, h);
+    int len = rec_build_with(log->md, line, sizeof line, f,
+                             log->have_known ? log->known_hash : zero, log->key, log->keylen, h);
     if (len < 0)
         return CKR_GENERAL_ERROR;
     if (log->cfg.rotate_bytes && log->cache_size > 0 && log->have_known &&

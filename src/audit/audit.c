@@ -125,6 +125,7 @@ CK_RV audit_open(const char *token_dir, unsigned long slot_id, const char *token
     audit_log_t *log = calloc(1, sizeof *log);
     if (!log)
         return CKR_HOST_MEMORY;
+    log->md = EVP_MD_CTX_new(); /* NULL only costs an allocation per record */
     log->cfg = *cfg;
     if (!log->cfg.tail_every)
         log->cfg.tail_every = 4096;
@@ -268,6 +269,7 @@ static void release(audit_log_t *log, bool owner)
     if (owner)
         db_drop(log);
     audit_key_free(log->key);
+    EVP_MD_CTX_free(log->md);
     /* After fork another thread of the parent may have held these: leave them alone. */
     if (owner) {
         pthread_mutex_destroy(&log->mu);

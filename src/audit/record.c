@@ -311,11 +311,11 @@ static void put_user(struct out *o, long user)
     }
 }
 
-static int chain_hash(const uint8_t prev[32], const char *canon, size_t len, const uint8_t *key,
-                      size_t keylen, uint8_t out[32])
+static int chain_hash(EVP_MD_CTX *md, const uint8_t prev[32], const char *canon, size_t len,
+                      const uint8_t *key, size_t keylen, uint8_t out[32])
 {
     if (!key)
-        return ossl_sha256(prev, 32, canon, len, out);
+        return ossl_sha256_with(md, prev, 32, canon, len, out);
     uint8_t buf[32 + AUDIT_LINE_MAX];
     if (len > AUDIT_LINE_MAX)
         return -1;
@@ -326,6 +326,13 @@ static int chain_hash(const uint8_t prev[32], const char *canon, size_t len, con
 
 int rec_build(char *line, size_t cap, const struct rec_fields *f, const uint8_t prev[32],
               const uint8_t *key, size_t keylen, uint8_t hash_out[32])
+{
+    return rec_build_with(NULL, line, cap, f, prev, key, keylen, hash_out);
+}
+
+int rec_build_with(EVP_MD_CTX *md, char *line, size_t cap, const struct rec_fields *f,
+                   const uint8_t prev[32], const uint8_t *key, size_t keylen,
+                   uint8_t hash_out[32])
 {
     struct out o = { line, cap, 0, 0 };
     puts_(&o, "{\"seq\":");
@@ -367,7 +374,7 @@ int rec_build(char *line, size_t cap, const struct rec_fields *f, const uint8_t 
     if (o.over)
         return -1;
     size_t canon = o.len;
-    if (chain_hash(prev, line, canon, key, keylen, hash_out))
+    if (chain_hash(md, prev, line, canon, key, keylen, hash_out))
         return -1;
     puts_(&o, key ? ",\"mac\":\"" : ",\"hash\":\"");
     put_hex(&o, hash_out, 32);
@@ -523,7 +530,7 @@ int rec_parse(const char *line, size_t len, struct audit_record *r)
 int rec_chain_hash(const char *line, const struct audit_record *r, const uint8_t *key,
                    size_t keylen, uint8_t out[32])
 {
-    return chain_hash(r->prev, line, r->canon_len, key, keylen, out);
+    return chain_hash(NULL, r->prev, line, r->canon_len, key, keylen, out);
 }
 
 /* ---- rotated files: slot-<id>.audit.<20-digit seq of their last record> ---- */

@@ -1,6 +1,7 @@
 /* Internal to src/audit: the record's canonical line format, its hash, and file naming. */
 #ifndef CRATON_AUDIT_RECORD_H
 #define CRATON_AUDIT_RECORD_H
+#include <openssl/evp.h>
 #include "audit/audit.h"
 
 #include <stdbool.h>
@@ -33,6 +34,10 @@ void rec_time_now(struct rec_clock *c, char out[32]);
  * key NULL: SHA-256 chain; otherwise HMAC-SHA-256 under key. Returns the length or -1. */
 int rec_build(char *line, size_t cap, const struct rec_fields *f, const uint8_t prev[32],
               const uint8_t *key, size_t keylen, uint8_t hash_out[32]);
+/* The same, hashing on md (a context the writer keeps and reuses; NULL: a fresh one). */
+int rec_build_with(EVP_MD_CTX *md, char *line, size_t cap, const struct rec_fields *f,
+                   const uint8_t prev[32], const uint8_t *key, size_t keylen,
+                   uint8_t hash_out[32]);
 /* Parses one line (without its '\n') strictly in the fixed field order. 0 or -1. */
 int rec_parse(const char *line, size_t len, struct audit_record *r);
 /* The chain value of a parsed record computed from its own bytes: 0 or -1. */

@@ -37,6 +37,7 @@ struct audit_log {
     off_t map_off;
     size_t map_len;
     struct rec_clock clock; /* formatted date of the current second (under mu) */
+    EVP_MD_CTX *md;       /* the chain's SHA-256, reused under mu (NULL: one per record) */
     bool have_known;      /* newest record written or seen by this handle */
     unsigned long long known_seq;
     uint8_t known_hash[32];

@@ -88,14 +88,22 @@ int ossl_random(void *buf, size_t len)
     return RAND_bytes_ex(g_ossl.libctx, buf, len, 256) == 1 ? 0 : -1;
 }
 
+int ossl_sha256_with(EVP_MD_CTX *c, const void *a, size_t alen, const void *b, size_t blen,
+                     uint8_t out[32])
+{
+    if (!c)
+        return ossl_sha256(a, alen, b, blen, out);
+    int ok = EVP_DigestInit_ex2(c, g_ossl.sha256, NULL) && EVP_DigestUpdate(c, a, alen) &&
+             (!blen || EVP_DigestUpdate(c, b, blen)) && EVP_DigestFinal_ex(c, out, NULL);
+    return ok ? 0 : -1;
+}
+
 int ossl_sha256(const void *a, size_t alen, const void *b, size_t blen, uint8_t out[32])
 {
     EVP_MD_CTX *c = EVP_MD_CTX_new();
-    int ok = c && EVP_DigestInit_ex2(c, g_ossl.sha256, NULL) &&
-             EVP_DigestUpdate(c, a, alen) && (!blen || EVP_DigestUpdate(c, b, blen)) &&
-             EVP_DigestFinal_ex(c, out, NULL);
+    int rc = c ? ossl_sha256_with(c, a, alen, b, blen, out) : -1;
     EVP_MD_CTX_free(c);
-    return ok ? 0 : -1;
+    return rc;
 }
 
 int ossl_hmac_sha256(const uint8_t *key, size_t keylen, const void *data, size_t len,

@@ -28,6 +28,10 @@ OSSL_LIB_CTX *ossl_libctx(void);
 /* Small primitives the lower layers need; each returns 0 on success, -1 on failure. */
 int ossl_random(void *buf, size_t len);
 int ossl_sha256(const void *a, size_t alen, const void *b, size_t blen, uint8_t out[32]);
+/* The same on a context the caller keeps (and reuses: no allocation per digest); c NULL
+ * behaves as ossl_sha256. */
+int ossl_sha256_with(EVP_MD_CTX *c, const void *a, size_t alen, const void *b, size_t blen,
+                     uint8_t out[32]);
 int ossl_hmac_sha256(const uint8_t *key, size_t keylen, const void *data, size_t len,
                      uint8_t out[32]);
 int ossl_hkdf_sha256(const uint8_t *key, size_t keylen, const char *info, uint8_t *out,
