@@ -12,7 +12,7 @@ CK_EXPORT CK_RV C_EncryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMech
 {
     API_ENTER();
     NEED(pMechanism);
-    API_LOCKED(tok_op_init(hSession, OPK_ENCRYPT, pMechanism, hKey));
+    API_CALL(tok_op_init(hSession, OPK_ENCRYPT, pMechanism, hKey));
 }
 
 /* 5.8 C_Encrypt */
@@ -50,7 +50,7 @@ CK_EXPORT CK_RV C_DecryptInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMech
 {
     API_ENTER();
     NEED(pMechanism);
-    API_LOCKED(tok_op_init(hSession, OPK_DECRYPT, pMechanism, hKey));
+    API_CALL(tok_op_init(hSession, OPK_DECRYPT, pMechanism, hKey));
 }
 
 /* 5.9 C_Decrypt */
@@ -88,7 +88,7 @@ CK_EXPORT CK_RV C_DigestInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMecha
 {
     API_ENTER();
     NEED(pMechanism);
-    API_LOCKED(tok_op_init(hSession, OPK_DIGEST, pMechanism, CK_INVALID_HANDLE));
+    API_CALL(tok_op_init(hSession, OPK_DIGEST, pMechanism, CK_INVALID_HANDLE));
 }
 
 /* 5.10 C_Digest */

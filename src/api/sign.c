@@ -11,7 +11,7 @@ CK_EXPORT CK_RV C_SignInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMechani
 {
     API_ENTER();
     NEED(pMechanism);
-    API_LOCKED(tok_op_init(hSession, OPK_SIGN, pMechanism, hKey));
+    API_CALL(tok_op_init(hSession, OPK_SIGN, pMechanism, hKey));
 }
 
 /* 5.13 C_Sign */
@@ -46,7 +46,7 @@ CK_EXPORT CK_RV C_SignRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR p
 {
     API_ENTER();
     NEED(pMechanism);
-    API_LOCKED(tok_op_init(hSession, OPK_SIGNREC, pMechanism, hKey));
+    API_CALL(tok_op_init(hSession, OPK_SIGNREC, pMechanism, hKey));
 }
 
 /* 5.13 C_SignRecover */
@@ -65,7 +65,7 @@ CK_EXPORT CK_RV C_VerifyInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR pMecha
 {
     API_ENTER();
     NEED(pMechanism);
-    API_LOCKED(tok_op_init(hSession, OPK_VERIFY, pMechanism, hKey));
+    API_CALL(tok_op_init(hSession, OPK_VERIFY, pMechanism, hKey));
 }
 
 /* 5.14 C_Verify */
@@ -100,7 +100,7 @@ CK_EXPORT CK_RV C_VerifyRecoverInit(CK_SESSION_HANDLE hSession, CK_MECHANISM_PTR
 {
     API_ENTER();
     NEED(pMechanism);
-    API_LOCKED(tok_op_init(hSession, OPK_VERIFYREC, pMechanism, hKey));
+    API_CALL(tok_op_init(hSession, OPK_VERIFYREC, pMechanism, hKey));
 }
 
 /* 5.14 C_VerifyRecover */

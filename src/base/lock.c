@@ -97,3 +97,69 @@ void mutex_unlock(mutex_t *m)
     else
         pthread_mutex_unlock(&m->pm);
 }
+
+struct rwlock {
+    pthread_rwlock_t rw;
+    mutex_t *app; /* the application's mutex when callbacks are in use */
+};
+
+rwlock_t *rwlock_new(void)
+{
+    rwlock_t *l = calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    if (g_cb.create) {
+        if (!(l->app = mutex_new())) {
+            free(l);
+            return NULL;
+        }
+        return l;
+    }
+    pthread_rwlockattr_t at;
+    int r = pthread_rwlockattr_init(&at);
+    if (r == 0) {
+        pthread_rwlockattr_setkind_np(&at, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+        r = pthread_rwlock_init(&l->rw, &at);
+        pthread_rwlockattr_destroy(&at);
+    }
+    if (r) {
+        free(l);
+        return NULL;
+    }
+    return l;
+}
+
+void rwlock_free(rwlock_t *l)
+{
+    if (!l)
+        return;
+    if (l->app)
+        mutex_free(l->app);
+    else
+        pthread_rwlock_destroy(&l->rw);
+    free(l);
+}
+
+void rwlock_wrlock(rwlock_t *l)
+{
+    if (l->app)
+        mutex_lock(l->app);
+    else
+        pthread_rwlock_wrlock(&l->rw);
+}
+
+void rwlock_rdlock(rwlock_t *l)
+{
+    if (l->app)
+        mutex_lock(l->app);
+    else
+        pthread_rwlock_rdlock(&l->rw);
+}
+
+void rwlock_unlock(rwlock_t *l)
+{
+    if (l->app)
+        mutex_unlock(l->app);
+    else
+        pthread_rwlock_unlock(&l->rw);
+}

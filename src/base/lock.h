@@ -12,4 +12,14 @@ mutex_t *mutex_new(void);
 void mutex_free(mutex_t *m);
 void mutex_lock(mutex_t *m);
 void mutex_unlock(mutex_t *m);
+
+/* A readers-writer lock: shared holders run side by side, an exclusive holder alone. With
+ * the application's callbacks (mutexes only) both modes take the one mutex. Writers are
+ * preferred, so a steady stream of readers cannot hold one off. Not recursive. */
+typedef struct rwlock rwlock_t;
+rwlock_t *rwlock_new(void);
+void rwlock_free(rwlock_t *l);
+void rwlock_wrlock(rwlock_t *l);
+void rwlock_rdlock(rwlock_t *l);
+void rwlock_unlock(rwlock_t *l);
 #endif

@@ -43,6 +43,10 @@ struct mech_cache_hdr {
 struct mech_key {
     const attrs_t *attrs;
     void **cache;
+    /* The context this caller's previous operation of this kind had (compared, never
+     * dereferenced; may be stale or NULL): a pool hands it back first, so each session keeps
+     * reusing the context that is warm in its own CPU's cache. */
+    const void *hint;
 };
 
 struct mech_def;

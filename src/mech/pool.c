@@ -87,7 +87,18 @@ void *pool_take(const struct mech_key *key, const struct pool_kind *kind, unsign
     if (p->hdr.destroy != pool_destroy || p->kind != kind || p->variant != variant)
         return NULL;
     pthread_mutex_lock(&p->mu);
-    void *item = p->n ? p->idle[--p->n] : NULL;
+    void *item = NULL;
+    if (p->n) {
+        /* The caller's own previous context if it is idle (warm in this CPU's cache; two
+         * threads taking turns with each other's contexts would pull them across cores on
+         * every operation), else the most recently returned one. */
+        unsigned i = p->n - 1;
+        for (unsigned j = 0; key->hint && j < p->n; j++)
+            if (p->idle[j] == key->hint)
+                i = j;
+        item = p->idle[i];
+        p->idle[i] = p->idle[--p->n];
+    }
     p->refs++;
     pthread_mutex_unlock(&p->mu);
     *pool = p;

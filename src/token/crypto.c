@@ -4,6 +4,7 @@
 #include "token/internal.h"
 #include "token/crypto.h"
 #include "token/objstore.h"
+#include "token/token.h"
 #include "mech/mech.h"
 #include "object/template.h"
 
@@ -23,9 +24,11 @@ static const CK_ATTRIBUTE_TYPE op_usage[OPK_COUNT] = {
 
 static void op_end(struct op_state *op)
 {
+    const void *last = op->ctx ? op->ctx : op->last_ctx;
     if (op->ctx)
         op->ctx->def->family->free(op->ctx);
     memset(op, 0, sizeof *op);
+    op->last_ctx = last; /* a pointer value only: compared by a pool, never followed */
 }
 
 void ops_end_all(struct session *s)
@@ -117,6 +120,27 @@ static int usage_kind(CK_ATTRIBUTE_TYPE usage)
     return -1;
 }
 
+/* What a key must be for this use, from its facts (derived). */
+static CK_RV key_fits_use(const struct objref *o, CK_ATTRIBUTE_TYPE usage, CK_MECHANISM_TYPE mech)
+{
+    CK_OBJECT_CLASS cls = o->facts.cls;
+    if (cls != CKO_SECRET_KEY && cls != CKO_PRIVATE_KEY && cls != CKO_PUBLIC_KEY)
+        return CKR_KEY_HANDLE_INVALID;
+    if (usage) {
+        int k = usage_kind(usage);
+        if (k >= 0 ? !(o->facts.usage & (1u << k)) : !attrs_bool(&o->attrs, usage, false))
+            return CKR_KEY_FUNCTION_NOT_PERMITTED;
+    }
+    /* CK_UNAVAILABLE_INFORMATION: a use no mechanism governs (being digested, being wrapped). */
+    CK_RV rv;
+    if (mech != CK_UNAVAILABLE_INFORMATION && o->facts.allowed &&
+        (rv = key_allows_mech(&o->attrs, mech)) != CKR_OK)
+        return rv;
+    if (!o->secret_loaded)
+        return CKR_USER_NOT_LOGGED_IN; /* a public-object key whose value needs the token key */
+    return CKR_OK;
+}
+
 CK_RV key_for_use(struct session *se, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE usage,
                   CK_MECHANISM_TYPE mech, struct objref **out)
 {
@@ -126,40 +150,62 @@ CK_RV key_for_use(struct session *se, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE usag
         return CKR_KEY_HANDLE_INVALID;
     if (rv != CKR_OK)
         return rv;
-    CK_OBJECT_CLASS cls = key_facts(o)->facts.cls;
-    if (cls != CKO_SECRET_KEY && cls != CKO_PRIVATE_KEY && cls != CKO_PUBLIC_KEY)
-        return CKR_KEY_HANDLE_INVALID;
-    if (usage) {
-        int k = usage_kind(usage);
-        if (k >= 0 ? !(o->facts.usage & (1u << k)) : !attrs_bool(&o->attrs, usage, false))
-            return CKR_KEY_FUNCTION_NOT_PERMITTED;
-    }
-    /* CK_UNAVAILABLE_INFORMATION: a use no mechanism governs (being digested, being wrapped). */
-    if (mech != CK_UNAVAILABLE_INFORMATION && o->facts.allowed &&
-        (rv = key_allows_mech(&o->attrs, mech)) != CKR_OK)
+    key_facts(o);
+    if ((rv = key_fits_use(o, usage, mech)) != CKR_OK)
         return rv;
-    if (!o->secret_loaded)
-        return CKR_USER_NOT_LOGGED_IN; /* a public-object key whose value needs the token key */
+    *out = o;
+    return CKR_OK;
+}
+
+/* key_for_use under the shared module lock: OP_RETRY_EXCLUSIVE whenever finding or checking
+ * the key would write (a store check due, a cache to fill, facts to derive) or the answer is
+ * an error (the exclusive path then gives it, exactly as before). */
+static CK_RV key_for_use_shared(struct session *se, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE usage,
+                                CK_MECHANISM_TYPE mech, struct objref **out)
+{
+    struct objref *o;
+    if (object_peek_for_use(se, h, &o) != CKR_OK || o->facts.gen != o->attrs.gen ||
+        key_fits_use(o, usage, mech) != CKR_OK)
+        return OP_RETRY_EXCLUSIVE;
     *out = o;
     return CKR_OK;
 }
 
 static CK_RV op_init_locked(struct session *se, enum op_kind k, const CK_MECHANISM *m,
-                            CK_OBJECT_HANDLE key);
+                            CK_OBJECT_HANDLE key, bool shared);
 
-CK_RV tok_op_init(CK_SESSION_HANDLE h, enum op_kind k, const CK_MECHANISM *m, CK_OBJECT_HANDLE key)
+static CK_RV op_init_session(CK_SESSION_HANDLE h, enum op_kind k, const CK_MECHANISM *m,
+                             CK_OBJECT_HANDLE key, bool shared)
 {
     struct session *se = session_get(h);
     if (!se)
         return CKR_SESSION_HANDLE_INVALID;
     mutex_lock(se->mu);
-    CK_RV rv = op_init_locked(se, k, m, key);
+    CK_RV rv = op_init_locked(se, k, m, key, shared);
     mutex_unlock(se->mu);
     return rv;
 }
 
+/* Most inits only read the module's state (the key is cached and current), so they run under
+ * the shared module lock, side by side on several threads; the few that must write (a store
+ * check every millisecond, a cache fill, a new block of GCM invocations) and every error run
+ * again under the exclusive lock. Either way the session's mutex orders it against that
+ * session's other calls. */
+CK_RV tok_op_init(CK_SESSION_HANDLE h, enum op_kind k, const CK_MECHANISM *m, CK_OBJECT_HANDLE key)
+{
+    tok_lock_shared();
+    CK_RV rv = op_init_session(h, k, m, key, true);
+    tok_unlock();
+    if (rv != OP_RETRY_EXCLUSIVE)
+        return rv;
+    tok_lock();
+    rv = op_init_session(h, k, m, key, false);
+    tok_unlock();
+    return rv;
+}
+
 static CK_RV op_init_locked(struct session *se, enum op_kind k, const CK_MECHANISM *m,
-                            CK_OBJECT_HANDLE key)
+                            CK_OBJECT_HANDLE key, bool shared)
 {
     struct op_state *op = &se->op[k];
     if (op->ctx)
@@ -167,16 +213,17 @@ static CK_RV op_init_locked(struct session *se, enum op_kind k, const CK_MECHANI
     const struct mech_def *d = policy_mech(m->mechanism, op_flag[k]);
     if (!d)
         return CKR_MECHANISM_INVALID;
-    struct mech_key mk = { NULL, NULL };
+    struct mech_key mk = { NULL, NULL, op->last_ctx };
     const char *uid = NULL;
     bool relogin = false;
     CK_RV rv;
     if (k != OPK_DIGEST) {
         struct objref *o;
-        rv = key_for_use(se, key, op_usage[k], m->mechanism, &o);
+        rv = shared ? key_for_use_shared(se, key, op_usage[k], m->mechanism, &o)
+                    : key_for_use(se, key, op_usage[k], m->mechanism, &o);
         if (rv != CKR_OK)
             return rv;
-        CK_OBJECT_CLASS cls = o->facts.cls; /* key_for_use derived them */
+        CK_OBJECT_CLASS cls = o->facts.cls; /* derived by key_for_use */
         CK_KEY_TYPE kt = o->facts.kt;
         if (is_asym(kt) != (cls != CKO_SECRET_KEY))
             return CKR_KEY_TYPE_INCONSISTENT;
@@ -189,7 +236,7 @@ static CK_RV op_init_locked(struct session *se, enum op_kind k, const CK_MECHANI
                                                   k == OPK_SIGNREC)) != CKR_OK)
             return rv;
         if (k == OPK_ENCRYPT && m->mechanism == CKM_AES_GCM &&
-            (rv = gcm_account(se, o, m)) != CKR_OK)
+            (rv = shared ? gcm_account_shared(se, o, m) : gcm_account(se, o, m)) != CKR_OK)
             return rv;
         uid = o->uid;
         mk.attrs = &o->attrs;
@@ -370,7 +417,7 @@ static CK_RV digest_key_locked(struct session *se, CK_OBJECT_HANDLE key)
     const struct mech_family *f = op->ctx->def->family;
     if (!f->digest_key)
         return settle(op, CKR_KEY_INDIGESTIBLE, true);
-    struct mech_key mk = { &o->attrs, &o->mech_cache };
+    struct mech_key mk = { &o->attrs, &o->mech_cache, NULL };
     rv = settle(op, f->digest_key(op->ctx, &mk), false);
     if (rv == CKR_OK)
         op->updated = true;

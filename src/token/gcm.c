@@ -57,23 +57,24 @@ static void warn_thresholds(struct session *se, struct objref *o, uint64_t n)
     }
 }
 
-CK_RV gcm_account(struct session *se, struct objref *o, const CK_MECHANISM *m)
+/* The caller's CK_GCM_PARAMS when the token generates IVs (checked before an invocation is
+ * spent on it), NULL otherwise. */
+static CK_RV iv_param(const CK_MECHANISM *m, CK_GCM_PARAMS **p)
 {
-    CK_GCM_PARAMS *p = NULL;
-    if (g_mod.cfg.gcm_generate_iv) {
-        /* Check the parameter before spending an invocation on it. */
-        if (!m->pParameter || m->ulParameterLen != sizeof(CK_GCM_PARAMS))
-            return CKR_MECHANISM_PARAM_INVALID;
-        p = m->pParameter;
-        if (!p->pIv || p->ulIvLen != 12)
-            return CKR_MECHANISM_PARAM_INVALID;
-    }
-    if (o->gcm.next >= o->gcm.end) {
-        CK_RV rv = reserve(o);
-        if (rv != CKR_OK)
-            return rv;
-    }
-    uint64_t n = o->gcm.next++;
+    *p = NULL;
+    if (!g_mod.cfg.gcm_generate_iv)
+        return CKR_OK;
+    if (!m->pParameter || m->ulParameterLen != sizeof(CK_GCM_PARAMS))
+        return CKR_MECHANISM_PARAM_INVALID;
+    *p = m->pParameter;
+    if (!(*p)->pIv || (*p)->ulIvLen != 12)
+        return CKR_MECHANISM_PARAM_INVALID;
+    return CKR_OK;
+}
+
+/* Invocation n is this operation's: thresholds, and the IV when the token makes it. */
+static void use_invocation(struct session *se, struct objref *o, CK_GCM_PARAMS *p, uint64_t n)
+{
     warn_thresholds(se, o, n);
     if (p) {
         CK_BYTE *iv = p->pIv;
@@ -82,5 +83,31 @@ CK_RV gcm_account(struct session *se, struct objref *o, const CK_MECHANISM *m)
         for (int i = 0; i < 8; i++)
             iv[4 + i] = (CK_BYTE)(n >> (56 - 8 * i));
     }
+}
+
+CK_RV gcm_account(struct session *se, struct objref *o, const CK_MECHANISM *m)
+{
+    CK_GCM_PARAMS *p;
+    CK_RV rv = iv_param(m, &p);
+    if (rv != CKR_OK)
+        return rv;
+    if (o->gcm.next >= o->gcm.end && (rv = reserve(o)) != CKR_OK)
+        return rv;
+    use_invocation(se, o, p, o->gcm.next++);
+    return CKR_OK;
+}
+
+CK_RV gcm_account_shared(struct session *se, struct objref *o, const CK_MECHANISM *m)
+{
+    CK_GCM_PARAMS *p;
+    CK_RV rv = iv_param(m, &p);
+    if (rv != CKR_OK)
+        return rv;
+    /* Threads sharing the lock each take a distinct number; one past the block is left
+     * unused (the exclusive path reserves a new block and starts it afresh). */
+    uint64_t n = __atomic_fetch_add(&o->gcm.next, 1, __ATOMIC_RELAXED);
+    if (n >= o->gcm.end)
+        return OP_RETRY_EXCLUSIVE;
+    use_invocation(se, o, p, n);
     return CKR_OK;
 }

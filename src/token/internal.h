@@ -39,10 +39,12 @@ struct op_state {
     CK_MECHANISM_TYPE mech;    /* for the audit record of this use */
     long user;                 /* who was logged in when it started */
     char uid[UID_LEN + 1];     /* the key's unique ID ("" for digests) */
+    const void *last_ctx;      /* the previous operation's ctx, as mech_key.hint (kept by op_end) */
 };
 
 struct session {
-    CK_SESSION_HANDLE handle;
+    CK_SESSION_HANDLE handle;  /* set at open, never changed while the session is open */
+    CK_SESSION_HANDLE key;     /* the lock-free lookup's copy (atomic): 0 once closed */
     /* Cryptographic work runs under mu, not the module lock, so sessions on other threads
      * proceed in parallel. Lock order: module lock, then mu; never the reverse. refs counts
      * the open session itself plus each thread working on it outside the module lock
@@ -82,11 +84,25 @@ struct objref {
     } facts;
 };
 
+/* Session handles are (random << STAB_IDX_BITS) | index into this table, so a crypto call
+ * finds its session without the module lock. Session structs are type-stable: a closed one
+ * stays here for reuse (never freed before C_Finalize), so a lookup racing a close reads a
+ * valid struct and sees its handle changed. Writers hold the module lock. */
+#define STAB_IDX_BITS 20                /* max_sessions is at most 1,000,000 */
+#define STAB_CHUNK 1024
+#define STAB_CHUNKS ((1u << STAB_IDX_BITS) / STAB_CHUNK)
+struct session_table {
+    struct session **chunk[STAB_CHUNKS]; /* allocated on demand */
+    uint32_t used;                       /* indexes handed out so far */
+    uint32_t *free_idx;                  /* closed sessions' indexes */
+    size_t nfree, capfree;
+};
+
 struct module {
     bool initialized;
     volatile bool forked;
     pid_t pid;
-    mutex_t *lock;
+    rwlock_t *lock;            /* the module lock: exclusive, or shared on the key-use path */
     struct config cfg;
     struct audit_config audit_cfg;
     struct slot **slots;
@@ -95,6 +111,7 @@ struct module {
     hmap_t objects;            /* handle -> struct objref */
     hmap_t session_objects;    /* handle -> struct objref, session objects only (for finds) */
     hmap_t rows;               /* row key -> struct objref (token objects only) */
+    struct session_table stab; /* the operation path's lock-free session lookup (session.c) */
 };
 
 extern struct module g_mod;
@@ -115,6 +132,8 @@ struct session *session_get(CK_SESSION_HANDLE h);
 /* Outside the module lock: takes a reference (NULL if the handle is invalid) / drops it. */
 struct session *session_acquire(CK_SESSION_HANDLE h);
 void session_release(struct session *se);
+void sessions_table_reset(void); /* C_Initialize (also in a forked child: forgets, frees nothing) */
+void sessions_table_free(void);  /* C_Finalize, after every session closed */
 void session_free_find(struct session *s);
 CK_STATE session_state(const struct session *s);
 CK_RV session_close(struct session *s);
@@ -139,6 +158,11 @@ void ops_end_all(struct session *s);
 /* gcm.c: counts an AES-GCM encryption under key o (and writes the IV when the policy says
  * the token generates them). CKR_KEY_EXHAUSTED past the per-key limit. */
 CK_RV gcm_account(struct session *se, struct objref *o, const CK_MECHANISM *m);
+/* The same under the shared module lock: the invocation is taken atomically from the
+ * reserved block; OP_RETRY_EXCLUSIVE when the block is used up (reserving writes). */
+CK_RV gcm_account_shared(struct session *se, struct objref *o, const CK_MECHANISM *m);
+/* Internal answer of the shared-lock paths: redo the call under the exclusive lock. */
+#define OP_RETRY_EXCLUSIVE (CKR_VENDOR_DEFINED | 0x52455859UL)
 
 /* login.c */
 CK_RV pin_len_ok(CK_ULONG len);

@@ -44,12 +44,17 @@ bool tok_fips_mode(void)
 
 void tok_lock(void)
 {
-    mutex_lock(g_mod.lock);
+    rwlock_wrlock(g_mod.lock);
 }
 
 void tok_unlock(void)
 {
-    mutex_unlock(g_mod.lock);
+    rwlock_unlock(g_mod.lock);
+}
+
+void tok_lock_shared(void)
+{
+    rwlock_rdlock(g_mod.lock);
 }
 
 CK_ULONG handle_new(const hmap_t *map)
@@ -140,13 +145,14 @@ CK_RV tok_initialize(const CK_C_INITIALIZE_ARGS *args)
         ossl_close();
         return CKR_GENERAL_ERROR;
     }
-    g_mod.lock = mutex_new();
+    g_mod.lock = rwlock_new();
     if (!g_mod.lock) {
         mech_teardown();
         ossl_close();
         return CKR_CANT_LOCK;
     }
     hmap_init(&g_mod.sessions);
+    sessions_table_reset();
     hmap_init(&g_mod.objects);
     hmap_init(&g_mod.session_objects);
     hmap_init(&g_mod.rows);
@@ -186,12 +192,13 @@ CK_RV tok_finalize(void)
     g_mod.slots = NULL;
     g_mod.nslots = 0;
     hmap_free(&g_mod.sessions);
+    sessions_table_free();
     hmap_free(&g_mod.objects);
     hmap_free(&g_mod.session_objects);
     hmap_free(&g_mod.rows);
     g_mod.initialized = false;
     tok_unlock();
-    mutex_free(g_mod.lock);
+    rwlock_free(g_mod.lock);
     g_mod.lock = NULL;
     mech_teardown();
     ossl_close();

@@ -175,13 +175,35 @@ bool objref_visible(const struct objref *o)
 /* The key-use path checks for other processes' changes at most once a millisecond: a key
  * destroyed or changed elsewhere is noticed within that time, and a signature costs no SQLite
  * statement. Finds and attribute reads and writes always check. */
-static void objects_sync_soon(struct slot *s)
+bool objects_sync_due(const struct slot *s)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
     long long ms = (now.tv_sec - s->synced.tv_sec) * 1000LL + (now.tv_nsec - s->synced.tv_nsec) / 1000000;
-    if (ms >= 1 || ms < 0)
+    return ms >= 1 || ms < 0;
+}
+
+static void objects_sync_soon(struct slot *s)
+{
+    if (objects_sync_due(s))
         objects_sync(s);
+}
+
+/* The key-use path under the shared module lock, where nothing may be written: the object
+ * when using it needs no check of the store and no cache fill, else CKR_OBJECT_HANDLE_INVALID
+ * meaning "look again under the exclusive lock" (which also gives the exact error). */
+CK_RV object_peek_for_use(struct session *se, CK_OBJECT_HANDLE h, struct objref **out)
+{
+    struct objref *o = h ? hmap_get(&g_mod.objects, h) : NULL;
+    if (!o || o->slot != se->slot)
+        return CKR_OBJECT_HANDLE_INVALID;
+    if (o->rowid > 0 &&
+        (!o->loaded || o->version != o->slot->version || objects_sync_due(o->slot)))
+        return CKR_OBJECT_HANDLE_INVALID;
+    if (!objref_visible(o))
+        return CKR_OBJECT_HANDLE_INVALID;
+    *out = o;
+    return CKR_OK;
 }
 
 CK_RV object_get_for_use(struct session *se, CK_OBJECT_HANDLE h, struct objref **out)

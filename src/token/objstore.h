@@ -17,6 +17,10 @@ CK_RV objref_load(struct objref *o);
 bool objref_visible(const struct objref *o);
 CK_RV object_get(struct session *se, CK_OBJECT_HANDLE h, struct objref **out);
 CK_RV object_get_for_use(struct session *se, CK_OBJECT_HANDLE h, struct objref **out);
+/* The same without writing anything (the shared module lock): CKR_OBJECT_HANDLE_INVALID
+ * also when the exclusive path must run (store to check, cache to fill). */
+CK_RV object_peek_for_use(struct session *se, CK_OBJECT_HANDLE h, struct objref **out);
+bool objects_sync_due(const struct slot *s); /* another process's commits due for a check */
 CK_RV object_lookup(struct session *se, CK_OBJECT_HANDLE h, bool for_use, struct objref **out);
 CK_RV object_write_allowed(const struct session *se, bool token, bool priv);
 CK_RV object_add(struct session *se, attrs_t *obj, CK_OBJECT_HANDLE *out);

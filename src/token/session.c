@@ -2,36 +2,119 @@
 #include "token/internal.h"
 #include "token/token.h"
 #include "base/log.h"
+#include "base/ossl.h"
 
+#include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct session *session_get(CK_SESSION_HANDLE h)
 {
     return h ? hmap_get(&g_mod.sessions, h) : NULL;
 }
 
+/* ---- the session table (internal.h: struct session_table) ---- */
+
+#define STAB_MASK ((1u << STAB_IDX_BITS) - 1)
+
+static struct session *stab_at(uint32_t idx)
+{
+    struct session **c = __atomic_load_n(&g_mod.stab.chunk[idx / STAB_CHUNK], __ATOMIC_ACQUIRE);
+    return c ? __atomic_load_n(&c[idx % STAB_CHUNK], __ATOMIC_ACQUIRE) : NULL;
+}
+
+/* No module lock: called by every cryptographic call. The reference is taken before the
+ * handle is checked, so a struct whose handle matches cannot be reused meanwhile (reuse waits
+ * for zero references); a closed or reused one shows another handle and is let go. */
 struct session *session_acquire(CK_SESSION_HANDLE h)
 {
-    tok_lock();
-    struct session *se = session_get(h);
-    if (se)
-        __atomic_add_fetch(&se->refs, 1, __ATOMIC_RELAXED);
-    tok_unlock();
+    if (!h || h > 0x7fffffffUL)
+        return NULL;
+    struct session *se = stab_at((uint32_t)h & STAB_MASK);
+    if (!se)
+        return NULL;
+    __atomic_add_fetch(&se->refs, 1, __ATOMIC_ACQ_REL);
+    if (__atomic_load_n(&se->key, __ATOMIC_ACQUIRE) != h) {
+        __atomic_sub_fetch(&se->refs, 1, __ATOMIC_ACQ_REL);
+        return NULL;
+    }
     return se;
 }
 
-static void session_free(struct session *se)
-{
-    mutex_free(se->mu);
-    free(se);
-}
-
-/* No module lock: the open session holds one reference of its own, dropped by
- * session_close, so the count reaches zero exactly once, after the session left the map. */
+/* The open session holds one reference of its own, dropped by session_close; a struct with
+ * no references left and handle 0 is free for the next C_OpenSession. */
 void session_release(struct session *se)
 {
-    if (__atomic_sub_fetch(&se->refs, 1, __ATOMIC_ACQ_REL) == 0)
-        session_free(se);
+    __atomic_sub_fetch(&se->refs, 1, __ATOMIC_ACQ_REL);
+}
+
+/* Under the module lock: a free struct and its index, reused or new. */
+static struct session *stab_take(uint32_t *idx)
+{
+    struct session_table *t = &g_mod.stab;
+    for (size_t i = t->nfree; i-- > 0;) {
+        struct session *se = stab_at(t->free_idx[i]);
+        if (__atomic_load_n(&se->refs, __ATOMIC_ACQUIRE) == 0) {
+            *idx = t->free_idx[i];
+            t->free_idx[i] = t->free_idx[--t->nfree];
+            return se;
+        }
+    }
+    if (t->used > STAB_MASK)
+        return NULL;
+    uint32_t n = t->used;
+    struct session **c = t->chunk[n / STAB_CHUNK];
+    if (!c) {
+        if (!(c = calloc(STAB_CHUNK, sizeof *c)))
+            return NULL;
+        __atomic_store_n(&t->chunk[n / STAB_CHUNK], c, __ATOMIC_RELEASE);
+    }
+    struct session *se = calloc(1, sizeof *se);
+    if (!se)
+        return NULL;
+    if (!(se->mu = mutex_new())) {
+        free(se);
+        return NULL;
+    }
+    __atomic_store_n(&c[n % STAB_CHUNK], se, __ATOMIC_RELEASE);
+    t->used++;
+    *idx = n;
+    return se;
+}
+
+/* Under the module lock: idx's struct may be reused once nobody holds it. */
+static int stab_put_back(uint32_t idx)
+{
+    struct session_table *t = &g_mod.stab;
+    if (t->nfree == t->capfree) {
+        size_t cap = t->capfree ? t->capfree * 2 : 64;
+        uint32_t *nf = realloc(t->free_idx, cap * sizeof *nf);
+        if (!nf)
+            return -1; /* the struct is then simply not reused */
+        t->free_idx = nf;
+        t->capfree = cap;
+    }
+    t->free_idx[t->nfree++] = idx;
+    return 0;
+}
+
+void sessions_table_reset(void)
+{
+    memset(&g_mod.stab, 0, sizeof g_mod.stab);
+}
+
+void sessions_table_free(void)
+{
+    struct session_table *t = &g_mod.stab;
+    for (uint32_t i = 0; i < t->used; i++) {
+        struct session *se = stab_at(i);
+        mutex_free(se->mu);
+        free(se);
+    }
+    for (size_t c = 0; c < STAB_CHUNKS; c++)
+        free(t->chunk[c]);
+    free(t->free_idx);
+    sessions_table_reset();
 }
 
 CK_STATE session_state(const struct session *s)
@@ -67,26 +150,33 @@ CK_RV tok_open_session(CK_SLOT_ID id, CK_FLAGS flags, CK_SESSION_HANDLE *h)
         return CKR_SESSION_COUNT;
     hmap_compact(&g_mod.sessions); /* safe points: no iteration runs across these calls */
     hmap_compact(&g_mod.objects);
-    struct session *se = calloc(1, sizeof *se);
+    uint32_t idx, r = 0;
+    struct session *se = stab_take(&idx);
     if (!se)
         return CKR_HOST_MEMORY;
-    se->mu = mutex_new();
-    if (!se->mu) {
-        free(se);
-        return CKR_HOST_MEMORY;
-    }
-    se->refs = 1; /* the map's: dropped by session_close */
-    se->handle = handle_new(&g_mod.sessions);
+    /* Everything after refs starts afresh; key and refs may be read by a lookup that raced
+     * the close of the struct's last session, so they are only changed atomically. */
+    memset(&se->op, 0, sizeof *se - offsetof(struct session, op));
     se->slot = s;
     se->flags = flags & (CKF_SERIAL_SESSION | CKF_RW_SESSION);
-    if (!se->handle || hmap_put(&g_mod.sessions, se->handle, se)) {
-        session_free(se);
+    __atomic_add_fetch(&se->refs, 1, __ATOMIC_ACQ_REL); /* the open session's own */
+    do {
+        if (ossl_random(&r, sizeof r))
+            r = 1;
+        r &= 0x7fffffffu >> STAB_IDX_BITS; /* 11 random bits above the index */
+    } while (r == 0);
+    CK_SESSION_HANDLE handle = (CK_SESSION_HANDLE)r << STAB_IDX_BITS | idx;
+    if (hmap_put(&g_mod.sessions, handle, se)) {
+        __atomic_sub_fetch(&se->refs, 1, __ATOMIC_ACQ_REL);
+        stab_put_back(idx);
         return CKR_HOST_MEMORY;
     }
+    se->handle = handle;
+    __atomic_store_n(&se->key, handle, __ATOMIC_RELEASE); /* published: found from here on */
     s->sessions++;
     if (flags & CKF_RW_SESSION)
         s->rw_sessions++;
-    *h = se->handle;
+    *h = handle;
     return CKR_OK;
 }
 
@@ -105,7 +195,10 @@ CK_RV session_close(struct session *se)
     /* When the application's last session with a token closes, its login ends (spec 5.6). */
     if (s->sessions == 0 && s->login != LOGIN_NONE)
         slot_logout(s);
-    session_release(se); /* freed now, or by the last thread still working on it */
+    uint32_t idx = (uint32_t)se->handle & STAB_MASK;
+    __atomic_store_n(&se->key, 0, __ATOMIC_RELEASE);
+    stab_put_back(idx);
+    session_release(se); /* reusable once the threads still working on it let go */
     return CKR_OK;
 }
 

@@ -12,6 +12,9 @@ CK_RV tok_finalize(void);
 bool tok_ready(void); /* initialized in this process (false in a forked child) */
 void tok_lock(void);
 void tok_unlock(void);
+/* The module lock shared (crypto.c's fast path of an operation's init, which only reads the
+ * module's state); tok_unlock releases it. */
+void tok_lock_shared(void);
 bool tok_fips_mode(void); /* FIPS-approved-only policy in force */
 
 /* Slots and tokens (PKCS#11 3.0 section 5.5). */
