@@ -259,6 +259,17 @@ static void put_str(struct out *o, const char *s, size_t max)
     size_t used = 0;
     put(o, "\"", 1);
     for (size_t i = 0; s[i]; i++) {
+        /* Runs of characters that need no escape go in one copy (UIDs, operation names). */
+        size_t run = 0;
+        while (used + run < max && s[i + run] > 0x1f && s[i + run] != 0x7f &&
+               s[i + run] != '"' && s[i + run] != '\\')
+            run++;
+        if (run) {
+            put(o, s + i, run);
+            used += run;
+            i += run - 1;
+            continue;
+        }
         unsigned char c = (unsigned char)s[i];
         char e[8];
         size_t n;
