@@ -72,8 +72,21 @@ int mech_setup(void)
     return 0;
 }
 
+/* The last definitions found, by a hash of the type: an operation's init asks for the same
+ * few mechanisms again and again. Entries are whole pointers into the static tables, stored
+ * and read atomically, so racing threads see either an old or a new entry, both valid. */
+#define HOT_SLOTS 64
+static const struct mech_def *g_hot[HOT_SLOTS];
+
+static size_t hot_slot(CK_MECHANISM_TYPE type)
+{
+    return (size_t)((type * 2654435761u) >> 7) % HOT_SLOTS;
+}
+
 void mech_teardown(void)
 {
+    for (size_t i = 0; i < HOT_SLOTS; i++)
+        __atomic_store_n(&g_hot[i], NULL, __ATOMIC_RELEASE);
     size_t nf;
     const struct mech_table *const *f = families(&nf);
     for (size_t i = 0; i < nf; i++)
@@ -84,7 +97,20 @@ void mech_teardown(void)
     g_mech.n = 0;
 }
 
+static const struct mech_def *mech_search(CK_MECHANISM_TYPE type);
+
 const struct mech_def *mech_find(CK_MECHANISM_TYPE type)
+{
+    size_t h = hot_slot(type);
+    const struct mech_def *d = __atomic_load_n(&g_hot[h], __ATOMIC_ACQUIRE);
+    if (d && d->type == type)
+        return d;
+    if ((d = mech_search(type)))
+        __atomic_store_n(&g_hot[h], d, __ATOMIC_RELEASE);
+    return d;
+}
+
+static const struct mech_def *mech_search(CK_MECHANISM_TYPE type)
 {
     size_t lo = 0, hi = g_mech.n;
     while (lo < hi) {

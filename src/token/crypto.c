@@ -106,7 +106,9 @@ static const struct objref *key_facts(struct objref *o)
         if (op_usage[k] && attrs_bool(a, op_usage[k], false))
             o->facts.usage |= (uint8_t)(1u << k);
     o->facts.allowed = attrs_get(a, CKA_ALLOWED_MECHANISMS) != NULL;
-    o->facts.dates = attrs_get(a, CKA_START_DATE) || attrs_get(a, CKA_END_DATE);
+    const attr_t *st = attrs_get(a, CKA_START_DATE), *en = attrs_get(a, CKA_END_DATE);
+    o->facts.dates = (st && st->len) || (en && en->len); /* empty dates restrict nothing */
+    o->facts.priv = attrs_bool(a, CKA_PRIVATE, false);
     o->facts.always_auth = attrs_bool(a, CKA_ALWAYS_AUTHENTICATE, false);
     o->facts.gen = a->gen;
     return o;

@@ -81,6 +81,7 @@ struct objref {
         CK_KEY_TYPE kt;
         uint8_t usage;         /* bit k: the usage attribute of op_kind k is true */
         bool allowed, dates, always_auth; /* has CKA_ALLOWED_MECHANISMS, any date, and that */
+        bool priv;             /* CKA_PRIVATE */
     } facts;
 };
 

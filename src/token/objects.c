@@ -200,7 +200,8 @@ CK_RV object_peek_for_use(struct session *se, CK_OBJECT_HANDLE h, struct objref 
     if (o->rowid > 0 &&
         (!o->loaded || o->version != o->slot->version || objects_sync_due(o->slot)))
         return CKR_OBJECT_HANDLE_INVALID;
-    if (!objref_visible(o))
+    /* objref_visible, from the facts the exclusive path derived for this attribute list */
+    if (o->facts.gen != o->attrs.gen || (o->facts.priv && o->slot->login != LOGIN_USER))
         return CKR_OBJECT_HANDLE_INVALID;
     *out = o;
     return CKR_OK;
