@@ -23,6 +23,7 @@ struct aead_ctx {
     uint8_t *aad;     /* CCM: AAD goes in only after the length, so it is kept until then */
     size_t aadlen;
     struct sym_buf held; /* decrypt: ciphertext||tag until verified; CCM encrypt: plaintext */
+    unsigned variant; /* aead_variant() of the cipher it was keyed for */
     struct mech_pool *pool;
 };
 
@@ -72,18 +73,62 @@ static unsigned aead_variant(const struct aead_setup *s)
     return (unsigned)s->kind << 8 | (unsigned)s->keylen;
 }
 
+/* Keeps a pooled default-nonce context with nothing of its message: held data and AAD go
+ * now (as in sym_aead_free); the next init sets a new nonce. */
+static bool aead_park(struct mech_ctx *c)
+{
+    struct aead_ctx *a = (struct aead_ctx *)c;
+    if (!a->reusable || !a->pool) {
+        sym_aead_free(c);
+        return false;
+    }
+    sym_buf_free(&a->held);
+    OPENSSL_free(a->aad);
+    a->aad = NULL;
+    a->aadlen = 0;
+    return true;
+}
+
+void sym_aead_drop_spare(const struct mech_key *mk)
+{
+    struct aead_ctx *a = mk ? (struct aead_ctx *)mk->spare : NULL;
+    if (a)
+        pool_give(a->pool, &g_aead_pool, a, a->reusable);
+}
+
+/* The spare the token kept (mech.h) when it is still keyed for this key and cipher, else
+ * NULL (and the spare is given back). */
+static struct aead_ctx *fitting_spare(const struct aead_setup *s, bool dflt)
+{
+    struct aead_ctx *a = s->mk ? (struct aead_ctx *)s->mk->spare : NULL;
+    if (!a)
+        return NULL;
+    /* Its pool is the one in the key's cache slot (the spare's own reference keeps that
+     * pool from being freed and its address reused) and it was keyed for this cipher. */
+    if (dflt && a->reusable && a->pool && a->variant == aead_variant(s) && s->mk->cache &&
+        __atomic_load_n(s->mk->cache, __ATOMIC_ACQUIRE) == (void *)a->pool)
+        return a;
+    sym_aead_drop_spare(s->mk);
+    return NULL;
+}
+
 CK_RV sym_aead_start(const struct mech_def *d, CK_FLAGS fn, const struct aead_setup *s,
                  struct mech_ctx **out)
 {
-    if (fn != CKF_ENCRYPT && fn != CKF_DECRYPT)
-        return CKR_MECHANISM_INVALID;
     size_t ivlen = s->ivlen;
     /* The common case (a 12-byte GCM or ChaCha20-Poly1305 nonce) is each cipher's default:
      * one init, no parameters to parse, and a context worth keeping per key. */
     bool dflt = s->kind != AEAD_CCM && ivlen == 12;
+    struct aead_ctx *spare = fitting_spare(s, dflt);
+    if (fn != CKF_ENCRYPT && fn != CKF_DECRYPT) {
+        if (spare)
+            pool_give(spare->pool, &g_aead_pool, spare, true);
+        return CKR_MECHANISM_INVALID;
+    }
     bool enc = fn == CKF_ENCRYPT;
-    struct mech_pool *pool = NULL;
-    struct aead_ctx *a = dflt ? pool_take(s->mk, &g_aead_pool, aead_variant(s), &pool) : NULL;
+    struct mech_pool *pool = spare ? spare->pool : NULL;
+    struct aead_ctx *a =
+        spare ? spare : dflt ? pool_take(s->mk, &g_aead_pool, aead_variant(s), &pool) : NULL;
     if (a && !EVP_CipherInit_ex2(a->ev, NULL, NULL, s->iv, enc, NULL)) {
         aead_item_free(a);
         a = NULL;
@@ -100,6 +145,7 @@ CK_RV sym_aead_start(const struct mech_def *d, CK_FLAGS fn, const struct aead_se
     a->reusable = dflt;
     a->taglen = s->taglen;
     a->datalen = s->ccm_datalen;
+    a->variant = aead_variant(s);
     a->pool = pool;
     CK_RV rv = CKR_HOST_MEMORY;
     if (fresh) {
@@ -326,13 +372,15 @@ static CK_RV aes_aead_init(const struct mech_def *d, CK_FLAGS fn, const CK_MECHA
                            const struct mech_key *key, struct mech_ctx **out)
 {
     struct aead_setup s = { .kind = (enum aead_kind)d->arg };
-    if (fn != CKF_ENCRYPT && fn != CKF_DECRYPT)
-        return CKR_MECHANISM_INVALID;
-    CK_RV rv = s.kind == AEAD_GCM ? gcm_params(m, &s) : ccm_params(m, &s);
+    CK_RV rv = CKR_MECHANISM_INVALID;
+    if (fn == CKF_ENCRYPT || fn == CKF_DECRYPT)
+        rv = s.kind == AEAD_GCM ? gcm_params(m, &s) : ccm_params(m, &s);
     if (rv == CKR_OK)
         rv = sym_key_value(key, CKK_AES, &s.key, &s.keylen);
-    if (rv != CKR_OK)
+    if (rv != CKR_OK) {
+        sym_aead_drop_spare(key);
         return rv;
+    }
     s.cipher = aes_cipher(s.kind == AEAD_GCM ? AES_M_GCM : AES_M_CCM, s.keylen);
     s.mk = key;
     return sym_aead_start(d, fn, &s, out);
@@ -345,6 +393,7 @@ const struct mech_family aes_aead_family = {
     .final = sym_aead_final,
     .oneshot = sym_aead_oneshot,
     .free = sym_aead_free,
+    .park = aead_park,
     .wrap = sym_wrap,
     .unwrap = sym_unwrap,
 };

@@ -53,6 +53,7 @@ struct hctx {
     struct mech_ctx base;
     EVP_MAC_CTX *mac; /* keyed for this context's key and digest */
     size_t maclen, full;
+    size_t alg;       /* the digest it was keyed for */
     struct mech_pool *pool;
 };
 
@@ -103,8 +104,43 @@ static void hctx_free(struct mech_ctx *base)
         pool_give(c->pool, &g_hmac_pool, c, true);
 }
 
+/* Nothing of the message stays to clear: the next init restarts the MAC. Only a context from
+ * a pool is worth keeping (the next init checks it is still that key's). */
+static bool hctx_park(struct mech_ctx *base)
+{
+    struct hctx *c = (struct hctx *)base;
+    if (c->pool)
+        return true;
+    hctx_free(base);
+    return false;
+}
+
+static CK_RV hmac_init_ctx(const struct mech_def *d, CK_FLAGS fn, const CK_MECHANISM *m,
+                           const struct mech_key *key, struct hctx *spare,
+                           struct mech_ctx **out);
+
+/* Takes the spare the token kept (mech.h) and gives back whatever init did not use. */
 static CK_RV hmac_init(const struct mech_def *d, CK_FLAGS fn, const CK_MECHANISM *m,
                        const struct mech_key *key, struct mech_ctx **out)
+{
+    struct hctx *spare = key ? (struct hctx *)key->spare : NULL;
+    size_t alg = d->arg & ~GENERAL_FLAG;
+    /* Still this key's (its pool is the one in the key's cache slot, which the spare's own
+     * reference keeps from being freed and reused) and keyed for this digest. */
+    if (spare && (spare->alg != alg || !spare->pool || !key->cache ||
+                  __atomic_load_n(key->cache, __ATOMIC_ACQUIRE) != (void *)spare->pool)) {
+        pool_give(spare->pool, &g_hmac_pool, spare, true);
+        spare = NULL;
+    }
+    CK_RV rv = hmac_init_ctx(d, fn, m, key, spare, out);
+    if (rv != CKR_OK && spare)
+        pool_give(spare->pool, &g_hmac_pool, spare, true);
+    return rv;
+}
+
+static CK_RV hmac_init_ctx(const struct mech_def *d, CK_FLAGS fn, const CK_MECHANISM *m,
+                           const struct mech_key *key, struct hctx *spare,
+                           struct mech_ctx **out)
 {
     size_t alg = d->arg & ~GENERAL_FLAG;
     bool general = (d->arg & GENERAL_FLAG) != 0;
@@ -132,9 +168,11 @@ static CK_RV hmac_init(const struct mech_def *d, CK_FLAGS fn, const CK_MECHANISM
     /* A pooled context was keyed with this key's value and this digest after the checks
      * below passed (the pool is per key object and variant, and goes when the object
      * changes); re-initialising it without a key restarts the MAC. */
-    struct mech_pool *pool;
-    struct hctx *c = pool_take(key, &g_hmac_pool, (unsigned)alg, &pool);
+    struct mech_pool *pool = spare ? spare->pool : NULL;
+    struct hctx *c = spare ? spare : pool_take(key, &g_hmac_pool, (unsigned)alg, &pool);
     if (c && !EVP_MAC_init(c->mac, NULL, 0, NULL)) {
+        if (c == spare)
+            return CKR_FUNCTION_FAILED; /* the caller gives the spare back */
         hctx_item_free(c);
         c = NULL;
     }
@@ -158,6 +196,7 @@ static CK_RV hmac_init(const struct mech_def *d, CK_FLAGS fn, const CK_MECHANISM
     c->base.fn = fn;
     c->maclen = maclen;
     c->full = a->len;
+    c->alg = alg;
     c->pool = pool;
     *out = &c->base;
     return CKR_OK;
@@ -310,6 +349,7 @@ static const struct mech_family g_hmac_family = {
     .oneshot = hmac_oneshot,
     .verify_oneshot = hmac_verify_oneshot,
     .free = hctx_free,
+    .park = hctx_park,
 };
 
 static const struct mech_family g_generic_family = {

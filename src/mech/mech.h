@@ -47,6 +47,10 @@ struct mech_key {
      * dereferenced; may be stale or NULL): a pool hands it back first, so each session keeps
      * reusing the context that is warm in its own CPU's cache. */
     const void *hint;
+    /* For families with `park`: an ended context of this family that the caller kept
+     * instead of freeing. init takes ownership: it reuses it when it was prepared for this
+     * key and variant, and frees it otherwise. NULL for everyone else. */
+    struct mech_ctx *spare;
 };
 
 struct mech_def;
@@ -87,6 +91,11 @@ struct mech_family {
     CK_RV (*verify_oneshot)(struct mech_ctx *c, const uint8_t *in, size_t inlen,
                             const uint8_t *sig, size_t siglen);
     void (*free)(struct mech_ctx *c);
+    /* Optional, called instead of free when an operation ends: clears what belonged to the
+     * message and returns true when c is worth keeping; the token then keeps it and hands it
+     * to the next init of this family in the same session as mech_key.spare (no pool traffic
+     * for a session that keeps using one key). Otherwise it frees c and returns false. */
+    bool (*park)(struct mech_ctx *c);
     /* Digest only (may be NULL): C_DigestKey feeds a secret key's value. */
     CK_RV (*digest_key)(struct mech_ctx *c, const struct mech_key *key);
     /* Optional operation-state export/import (C_GetOperationState): NULL if unsupported. */

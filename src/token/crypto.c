@@ -22,19 +22,34 @@ static const CK_ATTRIBUTE_TYPE op_usage[OPK_COUNT] = {
     [OPK_VERIFYREC] = CKA_VERIFY_RECOVER,
 };
 
+static void ctx_free(struct mech_ctx *c)
+{
+    if (c)
+        c->def->family->free(c);
+}
+
+/* Ends the operation. A context of a family that parks is kept as the spare for the next
+ * init of this kind in this session (one at most; it goes back to its family there). */
 static void op_end(struct op_state *op)
 {
-    const void *last = op->ctx ? op->ctx : op->last_ctx;
-    if (op->ctx)
-        op->ctx->def->family->free(op->ctx);
+    struct mech_ctx *c = op->ctx, *spare = op->spare;
+    const void *last = c ? c : op->last_ctx;
+    if (c && !spare && c->def->family->park)
+        spare = c->def->family->park(c) ? c : NULL;
+    else
+        ctx_free(c);
     memset(op, 0, sizeof *op);
     op->last_ctx = last; /* a pointer value only: compared by a pool, never followed */
+    op->spare = spare;
 }
 
 void ops_end_all(struct session *s)
 {
-    for (int k = 0; k < OPK_COUNT; k++)
+    for (int k = 0; k < OPK_COUNT; k++) {
         op_end(&s->op[k]);
+        ctx_free(s->op[k].spare);
+        s->op[k].spare = NULL;
+    }
 }
 
 static bool is_asym(CK_KEY_TYPE kt)
@@ -215,7 +230,7 @@ static CK_RV op_init_locked(struct session *se, enum op_kind k, const CK_MECHANI
     const struct mech_def *d = policy_mech(m->mechanism, op_flag[k]);
     if (!d)
         return CKR_MECHANISM_INVALID;
-    struct mech_key mk = { NULL, NULL, op->last_ctx };
+    struct mech_key mk = { NULL, NULL, op->last_ctx, NULL };
     const char *uid = NULL;
     bool relogin = false;
     CK_RV rv;
@@ -245,6 +260,12 @@ static CK_RV op_init_locked(struct session *se, enum op_kind k, const CK_MECHANI
         mk.cache = &o->mech_cache;
         relogin = cls == CKO_PRIVATE_KEY && o->facts.always_auth;
     }
+    /* The spare goes to init when it is of this family (which then owns it), else away. */
+    if (op->spare && op->spare->def->family == d->family && k != OPK_DIGEST)
+        mk.spare = op->spare;
+    else
+        ctx_free(op->spare);
+    op->spare = NULL;
     struct mech_ctx *c = NULL;
     rv = d->family->init(d, op_flag[k], m, k == OPK_DIGEST ? NULL : &mk, &c);
     if (rv != CKR_OK)
@@ -419,7 +440,7 @@ static CK_RV digest_key_locked(struct session *se, CK_OBJECT_HANDLE key)
     const struct mech_family *f = op->ctx->def->family;
     if (!f->digest_key)
         return settle(op, CKR_KEY_INDIGESTIBLE, true);
-    struct mech_key mk = { &o->attrs, &o->mech_cache, NULL };
+    struct mech_key mk = { &o->attrs, &o->mech_cache, NULL, NULL };
     rv = settle(op, f->digest_key(op->ctx, &mk), false);
     if (rv == CKR_OK)
         op->updated = true;

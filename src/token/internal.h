@@ -40,6 +40,7 @@ struct op_state {
     long user;                 /* who was logged in when it started */
     char uid[UID_LEN + 1];     /* the key's unique ID ("" for digests) */
     const void *last_ctx;      /* the previous operation's ctx, as mech_key.hint (kept by op_end) */
+    struct mech_ctx *spare;    /* an ended ctx of a family that parks (kept by op_end) */
 };
 
 struct session {

@@ -154,17 +154,25 @@ CK_RV tok_open_session(CK_SLOT_ID id, CK_FLAGS flags, CK_SESSION_HANDLE *h)
     struct session *se = stab_take(&idx);
     if (!se)
         return CKR_HOST_MEMORY;
+    /* The bits above the index: random for a new struct, then counted on at each reuse
+     * (skipping 0), so a closed session's handle comes back only after 2047 more sessions
+     * had that index; never a fixed value when the random generator fails. */
+    uint32_t prev = (uint32_t)(se->handle >> STAB_IDX_BITS);
+    if (prev) {
+        r = prev % (0x7fffffffu >> STAB_IDX_BITS) + 1;
+    } else {
+        if (ossl_random(&r, sizeof r)) {
+            stab_put_back(idx);
+            return CKR_FUNCTION_FAILED;
+        }
+        r = r % (0x7fffffffu >> STAB_IDX_BITS) + 1;
+    }
     /* Everything after refs starts afresh; key and refs may be read by a lookup that raced
      * the close of the struct's last session, so they are only changed atomically. */
     memset(&se->op, 0, sizeof *se - offsetof(struct session, op));
     se->slot = s;
     se->flags = flags & (CKF_SERIAL_SESSION | CKF_RW_SESSION);
     __atomic_add_fetch(&se->refs, 1, __ATOMIC_ACQ_REL); /* the open session's own */
-    do {
-        if (ossl_random(&r, sizeof r))
-            r = 1;
-        r &= 0x7fffffffu >> STAB_IDX_BITS; /* 11 random bits above the index */
-    } while (r == 0);
     CK_SESSION_HANDLE handle = (CK_SESSION_HANDLE)r << STAB_IDX_BITS | idx;
     if (hmap_put(&g_mod.sessions, handle, se)) {
         __atomic_sub_fetch(&se->refs, 1, __ATOMIC_ACQ_REL);

@@ -99,8 +99,7 @@ static inline void mu_key_make(struct mu_key *k, CK_KEY_TYPE kt, const uint8_t *
     assert_int_equal(attrs_set_ulong(&k->a, CKA_CLASS, CKO_SECRET_KEY), CKR_OK);
     assert_int_equal(attrs_set_ulong(&k->a, CKA_KEY_TYPE, kt), CKR_OK);
     assert_int_equal(attrs_set(&k->a, CKA_VALUE, v, len, true), CKR_OK);
-    k->k.attrs = &k->a;
-    k->k.cache = NULL;
+    k->k = (struct mech_key){ .attrs = &k->a };
 }
 
 /* ---- operations --------------------------------------------------------------------------- */

@@ -100,7 +100,7 @@ static void test_first_take_installs(void **state)
 {
     (void)state;
     void *cache = NULL;
-    struct mech_key k = { NULL, &cache, NULL };
+    struct mech_key k = { NULL, &cache, NULL, NULL };
     struct mech_pool *pool = (struct mech_pool *)1;
     assert_null(pool_take(&k, &KIND_A, 7, &pool));
     assert_non_null(pool);
@@ -119,7 +119,7 @@ static void test_null_key_or_slot(void **state)
     struct mech_pool *pool = (struct mech_pool *)1;
     assert_null(pool_take(NULL, &KIND_A, 0, &pool));
     assert_null(pool);
-    struct mech_key k = { NULL, NULL, NULL };
+    struct mech_key k = { NULL, NULL, NULL, NULL };
     pool = (struct mech_pool *)1;
     assert_null(pool_take(&k, &KIND_A, 0, &pool));
     assert_null(pool);
@@ -129,7 +129,7 @@ static void test_give_then_take_same_item(void **state)
 {
     (void)state;
     void *cache = NULL;
-    struct mech_key k = { NULL, &cache, NULL };
+    struct mech_key k = { NULL, &cache, NULL, NULL };
     struct mech_pool *pool;
     assert_null(pool_take(&k, &KIND_A, 1, &pool));
     struct item *it = item_new(0);
@@ -173,7 +173,7 @@ static void test_pool_max(void **state)
 {
     (void)state;
     void *cache = NULL;
-    struct mech_key k = { NULL, &cache, NULL };
+    struct mech_key k = { NULL, &cache, NULL, NULL };
     struct mech_pool *refs[POOL_MAX + 1];
     struct item *items[POOL_MAX + 1];
     for (int i = 0; i < POOL_MAX + 1; i++) {
@@ -217,7 +217,7 @@ static void test_other_kind_or_variant(void **state)
 {
     (void)state;
     void *cache = NULL;
-    struct mech_key k = { NULL, &cache, NULL };
+    struct mech_key k = { NULL, &cache, NULL, NULL };
     struct mech_pool *pool, *other;
     assert_null(pool_take(&k, &KIND_A, 1, &pool));
     struct item *it = item_new(0);
@@ -262,7 +262,7 @@ static void test_cache_free_frees_idle(void **state)
 {
     (void)state;
     void *cache = NULL;
-    struct mech_key k = { NULL, &cache, NULL };
+    struct mech_key k = { NULL, &cache, NULL, NULL };
     struct mech_pool *r[3];
     struct item *its[3];
     for (int i = 0; i < 3; i++) {
@@ -288,7 +288,7 @@ static void test_cache_free_while_borrowed(void **state)
 {
     (void)state;
     void *cache = NULL;
-    struct mech_key k = { NULL, &cache, NULL };
+    struct mech_key k = { NULL, &cache, NULL, NULL };
     struct mech_pool *p1, *p2, *p3;
     assert_null(pool_take(&k, &KIND_A, 0, &p1));
     struct item *a = item_new(0);
@@ -333,7 +333,7 @@ static void test_give_keep_false(void **state)
 {
     (void)state;
     void *cache = NULL;
-    struct mech_key k = { NULL, &cache, NULL };
+    struct mech_key k = { NULL, &cache, NULL, NULL };
     struct mech_pool *p;
     assert_null(pool_take(&k, &KIND_A, 0, &p));
     pool_give(p, &KIND_A, item_new(0), false);
@@ -360,7 +360,7 @@ static void test_give_null_item(void **state)
 {
     (void)state;
     void *cache = NULL;
-    struct mech_key k = { NULL, &cache, NULL };
+    struct mech_key k = { NULL, &cache, NULL, NULL };
     struct mech_pool *p, *p2;
     assert_null(pool_take(&k, &KIND_A, 0, &p));
     assert_null(pool_take(&k, &KIND_A, 0, &p2));
@@ -397,7 +397,7 @@ static void test_concurrent_install(void **state)
     (void)state;
     for (int round = 0; round < 200; round++) {
         void *cache = NULL;
-        struct mech_key k = { NULL, &cache, NULL };
+        struct mech_key k = { NULL, &cache, NULL, NULL };
         pthread_barrier_t bar;
         pthread_barrier_init(&bar, NULL, NTHREADS);
         pthread_t t[NTHREADS];
@@ -427,7 +427,7 @@ static void test_concurrent_install(void **state)
  * at once, which pool_take allows), the free takes the write lock, gives take nothing. */
 static pthread_rwlock_t g_modlock = PTHREAD_RWLOCK_INITIALIZER;
 static void *g_cache;
-static struct mech_key g_key = { NULL, &g_cache, NULL };
+static struct mech_key g_key = { NULL, &g_cache, NULL, NULL };
 static unsigned g_epoch; /* changes under the write lock with each free */
 static atomic_bool g_stop;
 static atomic_int g_errors, g_reused;
