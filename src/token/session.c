@@ -54,7 +54,7 @@ static struct session *stab_take(uint32_t *idx)
     struct session_table *t = &g_mod.stab;
     for (size_t i = t->nfree; i-- > 0;) {
         struct session *se = stab_at(t->free_idx[i]);
-        if (__atomic_load_n(&se->refs, __ATOMIC_ACQUIRE) == 0) {
+        if (se && __atomic_load_n(&se->refs, __ATOMIC_ACQUIRE) == 0) {
             *idx = t->free_idx[i];
             t->free_idx[i] = t->free_idx[--t->nfree];
             return se;
