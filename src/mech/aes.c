@@ -1,8 +1,10 @@
 /* AES: key generation, ECB/CBC/CBC_PAD/CTR/CTS, ENCRYPT_DATA derivation, generic wrapping. */
 #include "mech/aes_internal.h"
+#include "mech/pool.h"
 #include "base/mem.h"
 #include "base/ossl.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <openssl/core_names.h>
@@ -155,6 +157,9 @@ struct blk_ctx {
     struct mech_ctx base;
     EVP_CIPHER_CTX *ev;  /* the block-aligned stream; for CTS the CBC chain */
     EVP_CIPHER_CTX *cts; /* CTS: the last 17..32 bytes (or a whole single-part message) */
+    struct mech_pool *pool; /* ECB/CBC/CBC_PAD/CTR: the key's pool of keyed contexts */
+    unsigned variant;       /* blk_variant(): mode, direction, key length */
+    /* Everything from here on belongs to one message (cleared for reuse). */
     enum blk_mode mode;
     bool enc;
     uint8_t buf[2 * AES_BLOCK];
@@ -183,54 +188,132 @@ static CK_RV cipher_init(EVP_CIPHER_CTX **ev, const EVP_CIPHER *c, const uint8_t
     return CKR_OK;
 }
 
-static void blk_free(struct mech_ctx *c)
+static void blk_item_free(void *item)
 {
-    struct blk_ctx *b = (struct blk_ctx *)c;
-    if (!b)
-        return;
+    struct blk_ctx *b = item;
     EVP_CIPHER_CTX_free(b->ev);
     EVP_CIPHER_CTX_free(b->cts);
     OPENSSL_clear_free(b, sizeof *b);
 }
 
+/* Keyed ECB/CBC/CTR contexts are kept per key like the AEAD ones (pool.h). A key schedule is
+ * for one direction, so the direction is part of the variant. */
+static const struct pool_kind g_blk_pool = { blk_item_free };
+
+static unsigned blk_variant(enum blk_mode mode, bool enc, size_t klen)
+{
+    return (unsigned)mode << 9 | (unsigned)enc << 8 | (unsigned)klen;
+}
+
+static void blk_clear_message(struct blk_ctx *b)
+{
+    OPENSSL_cleanse(&b->mode, sizeof *b - offsetof(struct blk_ctx, mode));
+}
+
+static void blk_free(struct mech_ctx *c)
+{
+    struct blk_ctx *b = (struct blk_ctx *)c;
+    if (!b)
+        return;
+    blk_clear_message(b);
+    pool_give(b->pool, &g_blk_pool, b, b->pool != NULL);
+}
+
+static bool blk_park(struct mech_ctx *c)
+{
+    struct blk_ctx *b = (struct blk_ctx *)c;
+    if (!b->pool) {
+        blk_free(c);
+        return false;
+    }
+    blk_clear_message(b);
+    return true;
+}
+
+/* The spare the token kept (mech.h) when it is still keyed for this key (its pool is the
+ * one in the key's cache slot) and variant; otherwise it goes back and NULL. */
+static struct blk_ctx *blk_spare(const struct mech_key *key, unsigned variant)
+{
+    struct blk_ctx *b = key ? (struct blk_ctx *)key->spare : NULL;
+    if (b && b->pool && b->variant == variant && key->cache &&
+        __atomic_load_n(key->cache, __ATOMIC_ACQUIRE) == (void *)b->pool)
+        return b;
+    if (b)
+        pool_give(b->pool, &g_blk_pool, b, b->pool != NULL);
+    return NULL;
+}
+
+static CK_RV blk_start(const struct mech_def *d, CK_FLAGS fn, const CK_MECHANISM *m,
+                       const struct mech_key *key, struct blk_ctx *spare,
+                       struct mech_ctx **out);
+
+/* Takes the spare the token kept (mech.h); blk_start gives back whatever it does not use. */
 static CK_RV blk_init(const struct mech_def *d, CK_FLAGS fn, const CK_MECHANISM *m,
                       const struct mech_key *key, struct mech_ctx **out)
+{
+    struct blk_ctx *spare = key ? (struct blk_ctx *)key->spare : NULL;
+    CK_RV rv = blk_start(d, fn, m, key, spare, out);
+    return rv;
+}
+
+static CK_RV blk_start(const struct mech_def *d, CK_FLAGS fn, const CK_MECHANISM *m,
+                       const struct mech_key *key, struct blk_ctx *spare,
+                       struct mech_ctx **out)
 {
     enum blk_mode mode = (enum blk_mode)d->arg;
     const uint8_t *iv = NULL, *kv;
     size_t klen;
+    CK_RV rv = CKR_MECHANISM_INVALID;
     if (fn != CKF_ENCRYPT && fn != CKF_DECRYPT)
-        return CKR_MECHANISM_INVALID;
+        goto bad;
     const CK_AES_CTR_PARAMS *ctr = NULL;
     switch (mode) {
     case BLK_ECB:
         if (!no_param(m))
-            return CKR_MECHANISM_PARAM_INVALID;
+            goto bad_param;
         break;
     case BLK_CBC:
     case BLK_CBC_PAD:
     case BLK_CTS:
         if (!m->pParameter || m->ulParameterLen != AES_BLOCK)
-            return CKR_MECHANISM_PARAM_INVALID;
+            goto bad_param;
         iv = m->pParameter;
         break;
     case BLK_CTR:
         if (!m->pParameter || m->ulParameterLen != sizeof(CK_AES_CTR_PARAMS))
-            return CKR_MECHANISM_PARAM_INVALID;
+            goto bad_param;
         ctr = m->pParameter;
         if (ctr->ulCounterBits == 0 || ctr->ulCounterBits > 128)
-            return CKR_MECHANISM_PARAM_INVALID;
+            goto bad_param;
         iv = ctr->cb;
         break;
     default:
-        return CKR_MECHANISM_INVALID;
+        goto bad;
     }
-    CK_RV rv = sym_key_value(key, CKK_AES, &kv, &klen);
-    if (rv != CKR_OK)
-        return rv;
-    struct blk_ctx *b = OPENSSL_zalloc(sizeof *b);
-    if (!b)
+    if ((rv = sym_key_value(key, CKK_AES, &kv, &klen)) != CKR_OK)
+        goto bad;
+    bool enc = fn == CKF_ENCRYPT, poolable = mode != BLK_CTS;
+    unsigned variant = blk_variant(mode, enc, klen);
+    struct mech_pool *pool = NULL;
+    struct blk_ctx *b = poolable ? blk_spare(key, variant) : NULL;
+    if (!poolable && spare)
+        pool_give(spare->pool, &g_blk_pool, spare, spare->pool != NULL);
+    if (b)
+        pool = b->pool;
+    else if (poolable)
+        b = pool_take(key, &g_blk_pool, variant, &pool);
+    /* A kept context has this key's schedule for this direction: only the IV is new. */
+    if (b && !EVP_CipherInit_ex2(b->ev, NULL, NULL, iv, enc ? 1 : 0, NULL)) {
+        blk_item_free(b);
+        b = NULL;
+    }
+    bool fresh = !b;
+    if (fresh && !(b = OPENSSL_zalloc(sizeof *b))) {
+        pool_give(pool, &g_blk_pool, NULL, false);
         return CKR_HOST_MEMORY;
+    }
+    b->pool = pool;
+    b->variant = variant;
     b->base.def = d;
     b->base.fn = fn;
     b->mode = mode;
@@ -246,7 +329,7 @@ static CK_RV blk_init(const struct mech_def *d, CK_FLAGS fn, const CK_MECHANISM 
         b->ctr_left = (span - (low & (span - 1))) * AES_BLOCK;
     }
     enum aes_mode am = mode == BLK_ECB ? AES_M_ECB : mode == BLK_CTR ? AES_M_CTR : AES_M_CBC;
-    rv = cipher_init(&b->ev, aes_cipher(am, klen), kv, iv, b->enc, NULL);
+    rv = fresh ? cipher_init(&b->ev, aes_cipher(am, klen), kv, iv, b->enc, NULL) : CKR_OK;
     if (rv == CKR_OK && mode == BLK_CTS) {
         OSSL_PARAM p[] = { OSSL_PARAM_construct_utf8_string(OSSL_CIPHER_PARAM_CTS_MODE,
                                                             (char *)"CS3", 0),
@@ -254,11 +337,20 @@ static CK_RV blk_init(const struct mech_def *d, CK_FLAGS fn, const CK_MECHANISM 
         rv = cipher_init(&b->cts, aes_cipher(AES_M_CTS, klen), kv, iv, b->enc, p);
     }
     if (rv != CKR_OK) {
+        struct mech_pool *held = b->pool;
+        b->pool = NULL; /* a context that failed to start is not kept */
         blk_free(&b->base);
+        pool_give(held, &g_blk_pool, NULL, false);
         return rv;
     }
     *out = &b->base;
     return CKR_OK;
+bad_param:
+    rv = CKR_MECHANISM_PARAM_INVALID;
+bad:
+    if (spare)
+        pool_give(spare->pool, &g_blk_pool, spare, spare->pool != NULL);
+    return rv;
 }
 
 static CK_RV run(EVP_CIPHER_CTX *ev, uint8_t *out, const uint8_t *in, size_t n)
@@ -698,6 +790,7 @@ static const struct mech_family aes_block_family = {
     .final = blk_final,
     .oneshot = blk_oneshot,
     .free = blk_free,
+    .park = blk_park,
     .wrap = sym_wrap,
     .unwrap = sym_unwrap,
 };
