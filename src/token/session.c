@@ -65,7 +65,7 @@ static struct session *stab_take(uint32_t *idx)
     uint32_t n = t->used;
     struct session **c = t->chunk[n / STAB_CHUNK];
     if (!c) {
-        if (!(c = calloc(STAB_CHUNK, sizeof *c)))
+        if (!(c = calloc(STAB_CHUNK, sizeof(struct session *))))
             return NULL;
         __atomic_store_n(&t->chunk[n / STAB_CHUNK], c, __ATOMIC_RELEASE);
     }
