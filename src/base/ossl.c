@@ -83,11 +83,6 @@ OSSL_LIB_CTX *ossl_libctx(void)
     return g_ossl.libctx;
 }
 
-int ossl_random(void *buf, size_t len)
-{
-    return RAND_bytes_ex(g_ossl.libctx, buf, len, 256) == 1 ? 0 : -1;
-}
-
 int ossl_sha256_with(EVP_MD_CTX *c, const void *a, size_t alen, const void *b, size_t blen,
                      uint8_t out[32])
 {

@@ -26,6 +26,8 @@ const struct ossl *ossl_get(void);
 OSSL_LIB_CTX *ossl_libctx(void);
 
 /* Small primitives the lower layers need; each returns 0 on success, -1 on failure. */
+/* Random bytes from the module context's DRBG under the continuous test (base/rng.c): 0, or -1
+ * with buf wiped (a failed draw or a stuck source). */
 int ossl_random(void *buf, size_t len);
 int ossl_sha256(const void *a, size_t alen, const void *b, size_t blen, uint8_t out[32]);
 /* The same on a context the caller keeps (and reuses: no allocation per digest); c NULL

@@ -1,12 +1,6 @@
-/* The module's random number source (mech_random in mech/mech.h) and its health test. */
+/* The module's random number source for the mechanism layer: mech_random (mech/mech.h) over
+ * ossl_random, whose continuous test lives in base/rng.c with its hooks. */
 #ifndef CRATON_MECH_RNG_H
 #define CRATON_MECH_RNG_H
-#include <stdbool.h>
-
-/* How many times the continuous test has failed since load (for self-test reporting). */
-unsigned long rng_health_failures(void);
-
-/* Test hook: while true, the DRBG output is replaced by a constant (a stuck source), so a
- * unit test can prove that the continuous test fails closed. Never set outside tests. */
-void rng_test_force_stuck(bool stuck);
+#include "base/rng.h"
 #endif

@@ -92,6 +92,25 @@ static void test_stuck_source_fails_closed(void **state)
     assert_false(all_equal(buf, sizeof buf, 0x5a));
 }
 
+/* The module's other random bytes (salts, nonces, token keys, handles) come from the same
+ * checked source: a stuck generator fails ossl_random too, and hands out nothing. */
+static void test_stuck_source_fails_internal_draws(void **state)
+{
+    (void)state;
+    uint8_t salt[32];
+    unsigned long before = rng_health_failures();
+    rng_test_force_stuck(true);
+    memset(salt, 0x11, sizeof salt);
+    int r1 = ossl_random(salt, 16), r2 = ossl_random(salt, sizeof salt);
+    assert_true(r1 != 0 || r2 != 0);
+    assert_int_not_equal(r2, 0);
+    assert_true(all_equal(salt, sizeof salt, 0)); /* wiped, not the stuck bytes */
+    assert_true(rng_health_failures() > before);
+    rng_test_force_stuck(false);
+    assert_int_equal(ossl_random(salt, sizeof salt), 0);
+    assert_false(all_equal(salt, sizeof salt, 0x5a));
+}
+
 static void *work(void *arg)
 {
     int *ok = arg;
@@ -121,6 +140,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_output),
         cmocka_unit_test(test_stuck_source_fails_closed),
+        cmocka_unit_test(test_stuck_source_fails_internal_draws),
         cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
