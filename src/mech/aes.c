@@ -108,7 +108,6 @@ struct blk_ctx {
     EVP_CIPHER_CTX *ev;  /* the block-aligned stream; for CTS the CBC chain */
     EVP_CIPHER_CTX *cts; /* CTS: the last 17..32 bytes (or a whole single-part message) */
     struct mech_pool *pool; /* ECB/CBC/CBC_PAD/CTR: the key's pool of keyed contexts */
-    unsigned variant;       /* blk_variant(): mode, direction, key length */
     /* Everything from here on belongs to one message (cleared for reuse). */
     enum blk_mode mode;
     bool enc;
@@ -148,7 +147,7 @@ static void blk_item_free(void *item)
 
 /* Keyed ECB/CBC/CTR contexts are kept per key like the AEAD ones (pool.h). A key schedule is
  * for one direction, so the direction is part of the variant. */
-static const struct pool_kind g_blk_pool = { blk_item_free };
+static const struct pool_kind g_blk_pool = { blk_item_free, offsetof(struct blk_ctx, pool) };
 
 static unsigned blk_variant(enum blk_mode mode, bool enc, size_t klen)
 {
@@ -166,7 +165,7 @@ static void blk_free(struct mech_ctx *c)
     if (!b)
         return;
     blk_clear_message(b);
-    pool_give(b->pool, &g_blk_pool, b, b->pool != NULL);
+    pool_give(b->pool, &g_blk_pool, b, true);
 }
 
 static bool blk_park(struct mech_ctx *c)
@@ -180,78 +179,45 @@ static bool blk_park(struct mech_ctx *c)
     return true;
 }
 
-/* The spare the token kept (mech.h) when it is still keyed for this key (its pool is the
- * one in the key's cache slot) and variant; otherwise it goes back and NULL. */
-static struct blk_ctx *blk_spare(const struct mech_key *key, unsigned variant)
-{
-    struct blk_ctx *b = key ? (struct blk_ctx *)key->spare : NULL;
-    if (b && b->pool && b->variant == variant && key->cache &&
-        __atomic_load_n(key->cache, __ATOMIC_ACQUIRE) == (void *)b->pool)
-        return b;
-    if (b)
-        pool_give(b->pool, &g_blk_pool, b, b->pool != NULL);
-    return NULL;
-}
-
-static CK_RV blk_start(const struct mech_def *d, CK_FLAGS fn, const CK_MECHANISM *m,
-                       const struct mech_key *key, struct blk_ctx *spare,
-                       struct mech_ctx **out);
-
-/* Takes the spare the token kept (mech.h); blk_start gives back whatever it does not use. */
 static CK_RV blk_init(const struct mech_def *d, CK_FLAGS fn, const CK_MECHANISM *m,
                       const struct mech_key *key, struct mech_ctx **out)
-{
-    struct blk_ctx *spare = key ? (struct blk_ctx *)key->spare : NULL;
-    CK_RV rv = blk_start(d, fn, m, key, spare, out);
-    return rv;
-}
-
-static CK_RV blk_start(const struct mech_def *d, CK_FLAGS fn, const CK_MECHANISM *m,
-                       const struct mech_key *key, struct blk_ctx *spare,
-                       struct mech_ctx **out)
 {
     enum blk_mode mode = (enum blk_mode)d->arg;
     const uint8_t *iv = NULL, *kv;
     size_t klen;
-    CK_RV rv = CKR_MECHANISM_INVALID;
     if (fn != CKF_ENCRYPT && fn != CKF_DECRYPT)
-        goto bad;
+        return CKR_MECHANISM_INVALID;
     const CK_AES_CTR_PARAMS *ctr = NULL;
     switch (mode) {
     case BLK_ECB:
         if (!no_param(m))
-            goto bad_param;
+            return CKR_MECHANISM_PARAM_INVALID;
         break;
     case BLK_CBC:
     case BLK_CBC_PAD:
     case BLK_CTS:
         if (!m->pParameter || m->ulParameterLen != AES_BLOCK)
-            goto bad_param;
+            return CKR_MECHANISM_PARAM_INVALID;
         iv = m->pParameter;
         break;
     case BLK_CTR:
         if (!m->pParameter || m->ulParameterLen != sizeof(CK_AES_CTR_PARAMS))
-            goto bad_param;
+            return CKR_MECHANISM_PARAM_INVALID;
         ctr = m->pParameter;
         if (ctr->ulCounterBits == 0 || ctr->ulCounterBits > 128)
-            goto bad_param;
+            return CKR_MECHANISM_PARAM_INVALID;
         iv = ctr->cb;
         break;
     default:
-        goto bad;
+        return CKR_MECHANISM_INVALID;
     }
-    if ((rv = sym_key_value(key, CKK_AES, &kv, &klen)) != CKR_OK)
-        goto bad;
-    bool enc = fn == CKF_ENCRYPT, poolable = mode != BLK_CTS;
-    unsigned variant = blk_variant(mode, enc, klen);
+    CK_RV rv = sym_key_value(key, CKK_AES, &kv, &klen);
+    if (rv != CKR_OK)
+        return rv;
+    bool enc = fn == CKF_ENCRYPT;
     struct mech_pool *pool = NULL;
-    struct blk_ctx *b = poolable ? blk_spare(key, variant) : NULL;
-    if (!poolable && spare)
-        pool_give(spare->pool, &g_blk_pool, spare, spare->pool != NULL);
-    if (b)
-        pool = b->pool;
-    else if (poolable)
-        b = pool_take(key, &g_blk_pool, variant, &pool);
+    struct blk_ctx *b =
+        mode != BLK_CTS ? pool_take(key, &g_blk_pool, blk_variant(mode, enc, klen), &pool) : NULL;
     /* A kept context has this key's schedule for this direction: only the IV is new. */
     if (b && !EVP_CipherInit_ex2(b->ev, NULL, NULL, iv, enc ? 1 : 0, NULL)) {
         blk_item_free(b);
@@ -263,7 +229,6 @@ static CK_RV blk_start(const struct mech_def *d, CK_FLAGS fn, const CK_MECHANISM
         return CKR_HOST_MEMORY;
     }
     b->pool = pool;
-    b->variant = variant;
     b->base.def = d;
     b->base.fn = fn;
     b->mode = mode;
@@ -295,12 +260,6 @@ static CK_RV blk_start(const struct mech_def *d, CK_FLAGS fn, const CK_MECHANISM
     }
     *out = &b->base;
     return CKR_OK;
-bad_param:
-    rv = CKR_MECHANISM_PARAM_INVALID;
-bad:
-    if (spare)
-        pool_give(spare->pool, &g_blk_pool, spare, spare->pool != NULL);
-    return rv;
 }
 
 static CK_RV run(EVP_CIPHER_CTX *ev, uint8_t *out, const uint8_t *in, size_t n)

@@ -8,6 +8,7 @@
 #include "mech/pool.h"
 
 #include <limits.h>
+#include <stddef.h>
 #include <string.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -17,14 +18,12 @@ struct aead_ctx {
     EVP_CIPHER_CTX *ev;
     enum aead_kind kind;
     bool enc;
-    bool reusable;    /* keyed, default nonce length: may go back to the pool */
     size_t taglen;
     CK_ULONG datalen; /* CCM: the message length fixed at init */
     uint8_t *aad;     /* CCM: AAD goes in only after the length, so it is kept until then */
     size_t aadlen;
     struct sym_buf held; /* decrypt: ciphertext||tag until verified; CCM encrypt: plaintext */
-    unsigned variant; /* aead_variant() of the cipher it was keyed for */
-    struct mech_pool *pool;
+    struct mech_pool *pool; /* the key's pool for a keyed default-nonce context, else NULL */
 };
 
 static void aead_item_free(void *item)
@@ -36,20 +35,25 @@ static void aead_item_free(void *item)
     OPENSSL_clear_free(a, sizeof *a);
 }
 
-static const struct pool_kind g_aead_pool = { aead_item_free };
+static const struct pool_kind g_aead_pool = { aead_item_free, offsetof(struct aead_ctx, pool) };
+
+/* Nothing of a message stays behind in a kept context: the held data and AAD go, and the
+ * next operation sets a new nonce (which restarts GCM's counters and tag). */
+static void aead_clear_message(struct aead_ctx *a)
+{
+    sym_buf_free(&a->held);
+    OPENSSL_free(a->aad);
+    a->aad = NULL;
+    a->aadlen = 0;
+}
 
 void sym_aead_free(struct mech_ctx *c)
 {
     struct aead_ctx *a = (struct aead_ctx *)c;
     if (!a)
         return;
-    /* Nothing of this message stays behind in a pooled context: the held data goes now, and
-     * the next operation sets a new nonce (which restarts GCM's counters and tag). */
-    sym_buf_free(&a->held);
-    OPENSSL_free(a->aad);
-    a->aad = NULL;
-    a->aadlen = 0;
-    pool_give(a->pool, &g_aead_pool, a, a->reusable);
+    aead_clear_message(a);
+    pool_give(a->pool, &g_aead_pool, a, true);
 }
 
 static CK_RV ev_update(EVP_CIPHER_CTX *ev, uint8_t *out, const uint8_t *in, size_t n)
@@ -73,43 +77,16 @@ static unsigned aead_variant(const struct aead_setup *s)
     return (unsigned)s->kind << 8 | (unsigned)s->keylen;
 }
 
-/* Keeps a pooled default-nonce context with nothing of its message: held data and AAD go
- * now (as in sym_aead_free); the next init sets a new nonce. */
+/* Keeps a pooled context, with nothing of its message, for the session's next init. */
 static bool aead_park(struct mech_ctx *c)
 {
     struct aead_ctx *a = (struct aead_ctx *)c;
-    if (!a->reusable || !a->pool) {
+    if (!a->pool) {
         sym_aead_free(c);
         return false;
     }
-    sym_buf_free(&a->held);
-    OPENSSL_free(a->aad);
-    a->aad = NULL;
-    a->aadlen = 0;
+    aead_clear_message(a);
     return true;
-}
-
-void sym_aead_drop_spare(const struct mech_key *mk)
-{
-    struct aead_ctx *a = mk ? (struct aead_ctx *)mk->spare : NULL;
-    if (a)
-        pool_give(a->pool, &g_aead_pool, a, a->reusable);
-}
-
-/* The spare the token kept (mech.h) when it is still keyed for this key and cipher, else
- * NULL (and the spare is given back). */
-static struct aead_ctx *fitting_spare(const struct aead_setup *s, bool dflt)
-{
-    struct aead_ctx *a = s->mk ? (struct aead_ctx *)s->mk->spare : NULL;
-    if (!a)
-        return NULL;
-    /* Its pool is the one in the key's cache slot (the spare's own reference keeps that
-     * pool from being freed and its address reused) and it was keyed for this cipher. */
-    if (dflt && a->reusable && a->pool && a->variant == aead_variant(s) && s->mk->cache &&
-        __atomic_load_n(s->mk->cache, __ATOMIC_ACQUIRE) == (void *)a->pool)
-        return a;
-    sym_aead_drop_spare(s->mk);
-    return NULL;
 }
 
 CK_RV sym_aead_start(const struct mech_def *d, CK_FLAGS fn, const struct aead_setup *s,
@@ -119,16 +96,11 @@ CK_RV sym_aead_start(const struct mech_def *d, CK_FLAGS fn, const struct aead_se
     /* The common case (a 12-byte GCM or ChaCha20-Poly1305 nonce) is each cipher's default:
      * one init, no parameters to parse, and a context worth keeping per key. */
     bool dflt = s->kind != AEAD_CCM && ivlen == 12;
-    struct aead_ctx *spare = fitting_spare(s, dflt);
-    if (fn != CKF_ENCRYPT && fn != CKF_DECRYPT) {
-        if (spare)
-            pool_give(spare->pool, &g_aead_pool, spare, true);
+    if (fn != CKF_ENCRYPT && fn != CKF_DECRYPT)
         return CKR_MECHANISM_INVALID;
-    }
     bool enc = fn == CKF_ENCRYPT;
-    struct mech_pool *pool = spare ? spare->pool : NULL;
-    struct aead_ctx *a =
-        spare ? spare : dflt ? pool_take(s->mk, &g_aead_pool, aead_variant(s), &pool) : NULL;
+    struct mech_pool *pool = NULL;
+    struct aead_ctx *a = dflt ? pool_take(s->mk, &g_aead_pool, aead_variant(s), &pool) : NULL;
     if (a && !EVP_CipherInit_ex2(a->ev, NULL, NULL, s->iv, enc, NULL)) {
         aead_item_free(a);
         a = NULL;
@@ -142,10 +114,8 @@ CK_RV sym_aead_start(const struct mech_def *d, CK_FLAGS fn, const struct aead_se
     a->base.fn = fn;
     a->kind = s->kind;
     a->enc = enc;
-    a->reusable = dflt;
     a->taglen = s->taglen;
     a->datalen = s->ccm_datalen;
-    a->variant = aead_variant(s);
     a->pool = pool;
     CK_RV rv = CKR_HOST_MEMORY;
     if (fresh) {
@@ -175,8 +145,9 @@ CK_RV sym_aead_start(const struct mech_def *d, CK_FLAGS fn, const struct aead_se
     *out = &a->base;
     return CKR_OK;
 fail:
-    a->reusable = false;
+    a->pool = NULL; /* a context that failed to start is not kept */
     sym_aead_free(&a->base);
+    pool_give(pool, &g_aead_pool, NULL, false);
     return rv;
 }
 
@@ -377,10 +348,8 @@ static CK_RV aes_aead_init(const struct mech_def *d, CK_FLAGS fn, const CK_MECHA
         rv = s.kind == AEAD_GCM ? gcm_params(m, &s) : ccm_params(m, &s);
     if (rv == CKR_OK)
         rv = sym_key_value(key, CKK_AES, &s.key, &s.keylen);
-    if (rv != CKR_OK) {
-        sym_aead_drop_spare(key);
+    if (rv != CKR_OK)
         return rv;
-    }
     s.cipher = aes_cipher(s.kind == AEAD_GCM ? AES_M_GCM : AES_M_CCM, s.keylen);
     s.mk = key;
     return sym_aead_start(d, fn, &s, out);

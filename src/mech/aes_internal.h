@@ -50,9 +50,6 @@ CK_RV sym_aead_final(struct mech_ctx *c, uint8_t *out, CK_ULONG *outlen);
 CK_RV sym_aead_oneshot(struct mech_ctx *c, const uint8_t *in, size_t inlen, uint8_t *out,
                    CK_ULONG *outlen);
 void sym_aead_free(struct mech_ctx *c);
-/* Gives back mk->spare (an AEAD context the token kept) when init fails before
- * sym_aead_start, which otherwise takes care of it. */
-void sym_aead_drop_spare(const struct mech_key *mk);
 
 /* Generic wrap/unwrap over a family's encrypt/decrypt (secret keys as CKA_VALUE, private
  * keys as PKCS#8), used by every AES family that offers CKF_WRAP. */

@@ -16,6 +16,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
+#include <stddef.h>
 #include <string.h>
 
 #define HMAC_MAX_KEY 8192u    /* bytes; longer keys gain nothing (they are hashed) */
@@ -53,7 +54,6 @@ struct hctx {
     struct mech_ctx base;
     EVP_MAC_CTX *mac; /* keyed for this context's key and digest */
     size_t maclen, full;
-    size_t alg;       /* the digest it was keyed for */
     struct mech_pool *pool;
 };
 
@@ -64,7 +64,7 @@ static void hctx_item_free(void *item)
     OPENSSL_free(c);
 }
 
-static const struct pool_kind g_hmac_pool = { hctx_item_free };
+static const struct pool_kind g_hmac_pool = { hctx_item_free, offsetof(struct hctx, pool) };
 
 static EVP_MAC_CTX *keyed_ctx(size_t alg, const uint8_t *key, size_t keylen)
 {
@@ -115,32 +115,8 @@ static bool hctx_park(struct mech_ctx *base)
     return false;
 }
 
-static CK_RV hmac_init_ctx(const struct mech_def *d, CK_FLAGS fn, const CK_MECHANISM *m,
-                           const struct mech_key *key, struct hctx *spare,
-                           struct mech_ctx **out);
-
-/* Takes the spare the token kept (mech.h) and gives back whatever init did not use. */
 static CK_RV hmac_init(const struct mech_def *d, CK_FLAGS fn, const CK_MECHANISM *m,
                        const struct mech_key *key, struct mech_ctx **out)
-{
-    struct hctx *spare = key ? (struct hctx *)key->spare : NULL;
-    size_t alg = d->arg & ~GENERAL_FLAG;
-    /* Still this key's (its pool is the one in the key's cache slot, which the spare's own
-     * reference keeps from being freed and reused) and keyed for this digest. */
-    if (spare && (spare->alg != alg || !spare->pool || !key->cache ||
-                  __atomic_load_n(key->cache, __ATOMIC_ACQUIRE) != (void *)spare->pool)) {
-        pool_give(spare->pool, &g_hmac_pool, spare, true);
-        spare = NULL;
-    }
-    CK_RV rv = hmac_init_ctx(d, fn, m, key, spare, out);
-    if (rv != CKR_OK && spare)
-        pool_give(spare->pool, &g_hmac_pool, spare, true);
-    return rv;
-}
-
-static CK_RV hmac_init_ctx(const struct mech_def *d, CK_FLAGS fn, const CK_MECHANISM *m,
-                           const struct mech_key *key, struct hctx *spare,
-                           struct mech_ctx **out)
 {
     size_t alg = d->arg & ~GENERAL_FLAG;
     bool general = (d->arg & GENERAL_FLAG) != 0;
@@ -168,11 +144,9 @@ static CK_RV hmac_init_ctx(const struct mech_def *d, CK_FLAGS fn, const CK_MECHA
     /* A pooled context was keyed with this key's value and this digest after the checks
      * below passed (the pool is per key object and variant, and goes when the object
      * changes); re-initialising it without a key restarts the MAC. */
-    struct mech_pool *pool = spare ? spare->pool : NULL;
-    struct hctx *c = spare ? spare : pool_take(key, &g_hmac_pool, (unsigned)alg, &pool);
+    struct mech_pool *pool;
+    struct hctx *c = pool_take(key, &g_hmac_pool, (unsigned)alg, &pool);
     if (c && !EVP_MAC_init(c->mac, NULL, 0, NULL)) {
-        if (c == spare)
-            return CKR_FUNCTION_FAILED; /* the caller gives the spare back */
         hctx_item_free(c);
         c = NULL;
     }
@@ -196,7 +170,6 @@ static CK_RV hmac_init_ctx(const struct mech_def *d, CK_FLAGS fn, const CK_MECHA
     c->base.fn = fn;
     c->maclen = maclen;
     c->full = a->len;
-    c->alg = alg;
     c->pool = pool;
     *out = &c->base;
     return CKR_OK;

@@ -43,14 +43,11 @@ struct mech_cache_hdr {
 struct mech_key {
     const attrs_t *attrs;
     void **cache;
-    /* The context this caller's previous operation of this kind had (compared, never
-     * dereferenced; may be stale or NULL): a pool hands it back first, so each session keeps
-     * reusing the context that is warm in its own CPU's cache. */
-    const void *hint;
-    /* For families with `park`: an ended context of this family that the caller kept
-     * instead of freeing. init takes ownership: it reuses it when it was prepared for this
-     * key and variant, and frees it otherwise. NULL for everyone else. */
-    struct mech_ctx *spare;
+    /* For families with `park`: where the caller keeps an ended context of this family
+     * (NULL: none). init may take it (pool_take does: it reuses it when it was prepared for
+     * this key and variant, else gives it back); what init leaves there the caller frees.
+     * Reusing its own context keeps a session's work warm in its CPU's cache. */
+    struct mech_ctx **spare;
 };
 
 struct mech_def;

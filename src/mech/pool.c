@@ -1,14 +1,17 @@
 /* Per-key pools of prepared contexts (pool.h).
  *
- * Locking: pool_take runs inside an operation's init, under the token's module lock, as does
- * the cache free (mech_cache_free -> pool_destroy). pool_give runs when an operation ends,
- * under the session's lock only, so it may race the free: the pool's own mutex and reference
- * count settle that. The count is one for the cache slot plus one per borrowed item; whoever
+ * Locking: pool_take runs inside an operation's init, under the token's module lock held
+ * shared (so several at once: the slot is filled by compare-and-swap, the rest is under the
+ * pool's mutex); the cache free (mech_cache_free -> pool_destroy) runs under it held
+ * exclusively, so never beside a take. pool_give runs when an operation ends, under the
+ * session's lock only, so it may race the free: the pool's own mutex and reference count
+ * settle that. The count is one for the cache slot plus one per borrowed item; whoever
  * drops it to zero frees the pool. */
 #include "mech/pool.h"
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct mech_pool {
     struct mech_cache_hdr hdr;
@@ -63,13 +66,33 @@ static struct mech_pool *pool_new(const struct pool_kind *kind, unsigned variant
     return p;
 }
 
+static struct mech_pool *item_pool(const struct pool_kind *kind, void *item)
+{
+    struct mech_pool *p;
+    memcpy(&p, (char *)item + kind->pool_at, sizeof(struct mech_pool *));
+    return p;
+}
+
 void *pool_take(const struct mech_key *key, const struct pool_kind *kind, unsigned variant,
                 struct mech_pool **pool)
 {
     *pool = NULL;
-    if (!key || !key->cache)
+    if (!key)
         return NULL;
-    struct mech_pool *p = __atomic_load_n((struct mech_pool **)key->cache, __ATOMIC_ACQUIRE);
+    void *cur = key->cache ? __atomic_load_n(key->cache, __ATOMIC_ACQUIRE) : NULL;
+    void *spare = key->spare ? *key->spare : NULL;
+    if (spare) {
+        *key->spare = NULL;
+        struct mech_pool *sp = item_pool(kind, spare);
+        if (sp && (void *)sp == cur && sp->kind == kind && sp->variant == variant) {
+            *pool = sp; /* the spare's reference goes on with it */
+            return spare;
+        }
+        pool_give(sp, kind, spare, true);
+    }
+    if (!key->cache)
+        return NULL;
+    struct mech_pool *p = cur;
     if (!p) {
         struct mech_pool *fresh = pool_new(kind, variant);
         void *expected = NULL;
@@ -87,18 +110,7 @@ void *pool_take(const struct mech_key *key, const struct pool_kind *kind, unsign
     if (p->hdr.destroy != pool_destroy || p->kind != kind || p->variant != variant)
         return NULL;
     pthread_mutex_lock(&p->mu);
-    void *item = NULL;
-    if (p->n) {
-        /* The caller's own previous context if it is idle (warm in this CPU's cache; two
-         * threads taking turns with each other's contexts would pull them across cores on
-         * every operation), else the most recently returned one. */
-        unsigned i = p->n - 1;
-        for (unsigned j = 0; key->hint && j < p->n; j++)
-            if (p->idle[j] == key->hint)
-                i = j;
-        item = p->idle[i];
-        p->idle[i] = p->idle[--p->n];
-    }
+    void *item = p->n ? p->idle[--p->n] : NULL;
     p->refs++;
     pthread_mutex_unlock(&p->mu);
     *pool = p;

@@ -14,18 +14,25 @@
 
 #define POOL_MAX 8
 
-/* What is pooled: the family's item type. Identity is the pointer; variant tells apart items
- * of one family that are not interchangeable (digest, cipher mode and key length). */
+/* What is pooled: the family's item type (its operation context). Identity is the pointer;
+ * variant tells apart items of one family that are not interchangeable (digest, cipher mode,
+ * direction, key length). pool_at is where an item keeps the pool it goes back to
+ * (offsetof(item type, its struct mech_pool * member)). */
 struct pool_kind {
     void (*item_free)(void *item);
+    size_t pool_at;
 };
 
 struct mech_pool;
 
-/* Looks for a pool of (kind, variant) in key's cache slot, installing an empty one when the
- * slot is empty. Returns an idle item or NULL (the caller builds one), and in *pool a
- * reference to give the item back to, or NULL when the slot holds something else (the
- * caller then frees its item itself). key or key->cache may be NULL. */
+/* The item an operation of (kind, variant) on key starts from, or NULL (the caller builds
+ * one); *pool gets the reference to give it back to (NULL when key's cache slot holds
+ * something else: the caller then frees its item itself). First the context the token kept
+ * for this session (key->spare, which this takes): reused when it is still this key's (its
+ * pool is the one in the key's cache slot; its own reference keeps that pool's address from
+ * being reused) and variant's, given back otherwise. Then an idle item of the pool in the
+ * key's cache slot, installing an empty pool when the slot is empty. key, key->cache and
+ * key->spare may be NULL. */
 void *pool_take(const struct mech_key *key, const struct pool_kind *kind, unsigned variant,
                 struct mech_pool **pool);
 /* Returns item to pool (or frees it when the pool is gone or full) and drops the reference

@@ -104,7 +104,7 @@ static CK_RV once(CK_MECHANISM_TYPE t, void *param, CK_ULONG plen, CK_FLAGS fn,
     if (!d || !d->family->init || !d->family->oneshot || !d->family->free)
         return CKR_MECHANISM_INVALID;
     CK_MECHANISM m = { t, param, plen };
-    struct mech_key k = { key, NULL, NULL, NULL };
+    struct mech_key k = { key, NULL, NULL };
     struct mech_ctx *c = NULL;
     CK_RV rv = d->family->init(d, fn, &m, key ? &k : NULL, &c);
     if (rv != CKR_OK)
@@ -123,7 +123,7 @@ static CK_RV verify(CK_MECHANISM_TYPE t, const attrs_t *key, const uint8_t *in, 
     if (!d || !d->family->init || !d->family->verify_oneshot || !d->family->free)
         return CKR_MECHANISM_INVALID;
     CK_MECHANISM m = { t, NULL, 0 };
-    struct mech_key k = { key, NULL, NULL, NULL };
+    struct mech_key k = { key, NULL, NULL };
     struct mech_ctx *c = NULL;
     CK_RV rv = d->family->init(d, CKF_VERIFY, &m, &k, &c);
     if (rv != CKR_OK)
@@ -482,7 +482,7 @@ static bool kat_hkdf(bool corrupt)
         CK_HKDF_PARAMS p = { CK_TRUE, CK_TRUE, CKM_SHA256, CKF_HKDF_SALT_DATA, salt, sizeof salt,
                              CK_INVALID_HANDLE, info, sizeof info };
         CK_MECHANISM m = { CKM_HKDF_DERIVE, &p, sizeof p };
-        struct mech_key k = { &base, NULL, NULL, NULL };
+        struct mech_key k = { &base, NULL, NULL };
         ok = d->family->derive(d, &m, &k, &out) == CKR_OK &&
              value_matches(&out,
                            "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"

@@ -33,13 +33,11 @@ static void ctx_free(struct mech_ctx *c)
 static void op_end(struct op_state *op)
 {
     struct mech_ctx *c = op->ctx, *spare = op->spare;
-    const void *last = c ? c : op->last_ctx;
     if (c && !spare && c->def->family->park)
         spare = c->def->family->park(c) ? c : NULL;
     else
         ctx_free(c);
     memset(op, 0, sizeof *op);
-    op->last_ctx = last; /* a pointer value only: compared by a pool, never followed */
     op->spare = spare;
 }
 
@@ -180,9 +178,8 @@ CK_RV key_for_use(struct session *se, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE usag
 static CK_RV key_for_use_shared(struct session *se, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE usage,
                                 CK_MECHANISM_TYPE mech, struct objref **out)
 {
-    struct objref *o;
-    if (object_peek_for_use(se, h, &o) != CKR_OK || o->facts.gen != o->attrs.gen ||
-        key_fits_use(o, usage, mech) != CKR_OK)
+    struct objref *o; /* object_peek_for_use also checks that o's facts are current */
+    if (object_peek_for_use(se, h, &o) != CKR_OK || key_fits_use(o, usage, mech) != CKR_OK)
         return OP_RETRY_EXCLUSIVE;
     *out = o;
     return CKR_OK;
@@ -230,7 +227,7 @@ static CK_RV op_init_locked(struct session *se, enum op_kind k, const CK_MECHANI
     const struct mech_def *d = policy_mech(m->mechanism, op_flag[k]);
     if (!d)
         return CKR_MECHANISM_INVALID;
-    struct mech_key mk = { NULL, NULL, op->last_ctx, NULL };
+    struct mech_key mk = { NULL, NULL, NULL };
     const char *uid = NULL;
     bool relogin = false;
     CK_RV rv;
@@ -260,14 +257,13 @@ static CK_RV op_init_locked(struct session *se, enum op_kind k, const CK_MECHANI
         mk.cache = &o->mech_cache;
         relogin = cls == CKO_PRIVATE_KEY && o->facts.always_auth;
     }
-    /* The spare goes to init when it is of this family (which then owns it), else away. */
-    if (op->spare && op->spare->def->family == d->family && k != OPK_DIGEST)
-        mk.spare = op->spare;
-    else
-        ctx_free(op->spare);
-    op->spare = NULL;
+    /* The kept context is offered to an init of its own family; what init leaves goes. */
+    if (op->spare && op->spare->def->family == d->family)
+        mk.spare = &op->spare;
     struct mech_ctx *c = NULL;
     rv = d->family->init(d, op_flag[k], m, k == OPK_DIGEST ? NULL : &mk, &c);
+    ctx_free(op->spare);
+    op->spare = NULL;
     if (rv != CKR_OK)
         return rv;
     op->ctx = c;
@@ -440,7 +436,7 @@ static CK_RV digest_key_locked(struct session *se, CK_OBJECT_HANDLE key)
     const struct mech_family *f = op->ctx->def->family;
     if (!f->digest_key)
         return settle(op, CKR_KEY_INDIGESTIBLE, true);
-    struct mech_key mk = { &o->attrs, &o->mech_cache, NULL, NULL };
+    struct mech_key mk = { &o->attrs, &o->mech_cache, NULL };
     rv = settle(op, f->digest_key(op->ctx, &mk), false);
     if (rv == CKR_OK)
         op->updated = true;

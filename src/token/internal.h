@@ -39,7 +39,6 @@ struct op_state {
     CK_MECHANISM_TYPE mech;    /* for the audit record of this use */
     long user;                 /* who was logged in when it started */
     char uid[UID_LEN + 1];     /* the key's unique ID ("" for digests) */
-    const void *last_ctx;      /* the previous operation's ctx, as mech_key.hint (kept by op_end) */
     struct mech_ctx *spare;    /* an ended ctx of a family that parks (kept by op_end) */
 };
 

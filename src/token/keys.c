@@ -171,7 +171,7 @@ static CK_RV wrap_key_impl(CK_SESSION_HANDLE h, const CK_MECHANISM *m, CK_OBJECT
         if (rv != CKR_OK)
             return rv;
     }
-    struct mech_key mw = { &w->attrs, &w->mech_cache, NULL, NULL };
+    struct mech_key mw = { &w->attrs, &w->mech_cache, NULL };
     rv = d->family->wrap(d, m, &mw, &k->attrs, out, outlen);
     return rv == MECH_LENGTH_ONLY ? CKR_OK : rv;
 }
@@ -199,7 +199,7 @@ static CK_RV unwrap_key_impl(CK_SESSION_HANDLE h, const CK_MECHANISM *m, CK_OBJE
                &u->attrs, CKA_UNWRAP_TEMPLATE, &obj);
     if (rv != CKR_OK)
         return rv;
-    struct mech_key mu = { &u->attrs, &u->mech_cache, NULL, NULL };
+    struct mech_key mu = { &u->attrs, &u->mech_cache, NULL };
     rv = d->family->unwrap(d, m, &mu, in, inlen, &obj);
     if (rv == CKR_OK)
         rv = tmpl_finish(&obj, TMPL_UNWRAP, m->mechanism);
@@ -237,7 +237,7 @@ static CK_RV derive_key_impl(CK_SESSION_HANDLE h, const CK_MECHANISM *m, CK_OBJE
     rv = build(se, t, n, TMPL_DERIVE, CKO_SECRET_KEY, kt, &b->attrs, CKA_DERIVE_TEMPLATE, &obj);
     if (rv != CKR_OK)
         return rv;
-    struct mech_key mb = { &b->attrs, &b->mech_cache, NULL, NULL };
+    struct mech_key mb = { &b->attrs, &b->mech_cache, NULL };
     rv = d->family->derive(d, m, &mb, &obj);
     if (rv == CKR_OK)
         rv = tmpl_finish(&obj, TMPL_DERIVE, m->mechanism);

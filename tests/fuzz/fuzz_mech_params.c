@@ -200,7 +200,7 @@ static void crypt_op(const struct mech_def *d, CK_FLAGS fn, const CK_MECHANISM *
             rv = f->oneshot(c, in, inlen, out, &olen);
     }
     if (fn == CKF_DIGEST && f->digest_key && (how & 0x80)) {
-        struct mech_key k = { &g_key[K_GENERIC], NULL, NULL, NULL };
+        struct mech_key k = { &g_key[K_GENERIC], NULL, NULL };
         (void)f->digest_key(c, &k);
     }
     f->free(c);
@@ -256,7 +256,7 @@ static void keymgmt(const struct mech_def *d, const CK_MECHANISM *m, uint8_t kse
         return;
     CK_FLAGS fn = avail[which % n];
     int keyix = ksel >= 0xf0 ? (int)(ksel % K_COUNT) : natural_key(d, fn);
-    struct mech_key key = { &g_key[keyix], &g_cache[keyix], NULL, NULL };
+    struct mech_key key = { &g_key[keyix], &g_cache[keyix], NULL };
     CK_KEY_TYPE kt = d->key_type;
     CK_RV rv = CKR_OK;
     attrs_t a, b;
@@ -405,7 +405,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         CK_FLAGS fn = ops[action % nops];
         int k = ksel >= 0xf0 ? (int)(ksel % K_COUNT) : natural_key(d, fn);
-        struct mech_key key = { &g_key[k], &g_cache[k], NULL, NULL };
+        struct mech_key key = { &g_key[k], &g_cache[k], NULL };
         crypt_op(d, fn, &m, fn == CKF_DIGEST ? NULL : &key, &r, &ar);
     }
     arena_free(&ar);

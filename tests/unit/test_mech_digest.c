@@ -242,7 +242,7 @@ static void test_digest_key(void **state)
     attrs_t ka, pa;
     make_key(&ka, CKO_SECRET_KEY, kv, 16);
     make_key(&pa, CKO_PUBLIC_KEY, kv, 16);
-    struct mech_key key = { &ka, NULL, NULL, NULL }, pub = { &pa, NULL, NULL, NULL };
+    struct mech_key key = { &ka, NULL, NULL }, pub = { &pa, NULL, NULL };
 
     uint8_t msg[16 + 3], want[64], got[64];
     memcpy(msg, kv, 16);

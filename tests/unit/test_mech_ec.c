@@ -48,7 +48,7 @@ static void test_ecdsa_rfc6979_verify(void **state)
     mu_key_head(&priv, CKO_PRIVATE_KEY, CKK_EC);
     mu_set_hex(&priv, CKA_EC_PARAMS, P256_OID, false);
     mu_set_hex(&priv, CKA_VALUE, P256_X, true);
-    struct mech_key kpub = { &pub, &cpub, NULL, NULL }, kpriv = { &priv, &cpriv, NULL, NULL };
+    struct mech_key kpub = { &pub, &cpub, NULL }, kpriv = { &priv, &cpriv, NULL };
     uint8_t rs[64], dg[32], sig[132];
     mu_unhex(RS_SAMPLE, rs, sizeof rs);
     const uint8_t *msg = (const uint8_t *)"sample";
@@ -112,7 +112,7 @@ static void test_ecdsa_rfc6979_verify(void **state)
                      CKR_MECHANISM_PARAM_INVALID);
     attrs_t rsa;
     mu_key_head(&rsa, CKO_PUBLIC_KEY, CKK_RSA);
-    struct mech_key krsa = { &rsa, NULL, NULL, NULL };
+    struct mech_key krsa = { &rsa, NULL, NULL };
     assert_int_equal(mu_verify(CKM_ECDSA, NULL, 0, &krsa, dg, 32, rs, 64),
                      CKR_KEY_TYPE_INCONSISTENT);
     attrs_free(&rsa);
@@ -161,7 +161,7 @@ static void test_keygen_all_curves(void **state)
         assert_null(attrs_get(&priv, CKA_EC_POINT));
         assert_int_equal(mech_validate_import(&pub), CKR_OK);
         assert_int_equal(mech_validate_import(&priv), CKR_OK);
-        struct mech_key kpub = { &pub, &cpub, NULL, NULL }, kpriv = { &priv, &cpriv, NULL, NULL };
+        struct mech_key kpub = { &pub, &cpub, NULL }, kpriv = { &priv, &cpriv, NULL };
         uint8_t sig[132];
         CK_ULONG n = sizeof sig;
         for (int round = 0; round < 2; round++) { /* the second round uses the cache */
@@ -219,7 +219,7 @@ static void test_ecdh_cavp(void **state)
     mu_key_head(&priv, CKO_PRIVATE_KEY, CKK_EC);
     mu_set_hex(&priv, CKA_EC_PARAMS, P256_OID, false);
     mu_set_hex(&priv, CKA_VALUE, CDH_D, true);
-    struct mech_key k = { &priv, &cache, NULL, NULL };
+    struct mech_key k = { &priv, &cache, NULL };
     uint8_t peer[70], z[32];
     size_t plen = mu_unhex(CDH_QCAVS, peer + 2, sizeof peer - 2);
     mu_unhex(CDH_Z, z, sizeof z);
@@ -294,7 +294,7 @@ static void test_ecdh_cavp(void **state)
     mu_key_head(&pub, CKO_PUBLIC_KEY, CKK_EC);
     mu_set_hex(&pub, CKA_EC_PARAMS, P256_OID, false);
     mu_set_hex(&pub, CKA_EC_POINT, P256_PT, false);
-    struct mech_key kp = { &pub, NULL, NULL, NULL };
+    struct mech_key kp = { &pub, NULL, NULL };
     mu_key_head(&out, CKO_SECRET_KEY, CKK_GENERIC_SECRET);
     assert_int_equal(derive(CKM_ECDH1_DERIVE, &p, &kp, &out), CKR_KEY_TYPE_INCONSISTENT);
     attrs_free(&out);
@@ -311,7 +311,7 @@ static void check_xdh(const char *params, const char *priv_hex, const char *peer
     mu_key_head(&priv, CKO_PRIVATE_KEY, CKK_EC_MONTGOMERY);
     mu_set_hex(&priv, CKA_EC_PARAMS, params, false);
     mu_set_hex(&priv, CKA_VALUE, priv_hex, true);
-    struct mech_key k = { &priv, NULL, NULL, NULL };
+    struct mech_key k = { &priv, NULL, NULL };
     uint8_t peer[64], z[64];
     size_t plen = mu_unhex(peer_hex, peer, sizeof peer), zlen = mu_unhex(shared_hex, z, sizeof z);
     CK_ECDH1_DERIVE_PARAMS p = { CKD_NULL, 0, NULL, (CK_ULONG)plen, peer };

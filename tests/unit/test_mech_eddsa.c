@@ -44,7 +44,7 @@ static void check_rfc8032(const char *params, const char *sk, const char *pk, co
     attrs_t priv, pub;
     void *cpriv = NULL, *cpub = NULL;
     ed_key(&priv, &pub, params, sk, pk);
-    struct mech_key kpriv = { &priv, &cpriv, NULL, NULL }, kpub = { &pub, &cpub, NULL, NULL };
+    struct mech_key kpriv = { &priv, &cpriv, NULL }, kpub = { &pub, &cpub, NULL };
     uint8_t msg[128], want[114], sig[114];
     size_t mlen = mu_unhex(msg_hex, msg, sizeof msg), slen = mu_unhex(sig_hex, want, sizeof want);
     CK_ULONG n = 0;
@@ -180,7 +180,7 @@ static void test_keygen(void **state)
         assert_int_equal(mech_validate_import(&priv), CKR_OK);
         assert_int_equal(mech_validate_import(&pub), CKR_OK);
         if (cases[i].kt == CKK_EC_EDWARDS) {
-            struct mech_key kpriv = { &priv, NULL, NULL, NULL }, kpub = { &pub, NULL, NULL, NULL };
+            struct mech_key kpriv = { &priv, NULL, NULL }, kpub = { &pub, NULL, NULL };
             uint8_t sig[114];
             CK_ULONG n = sizeof sig;
             assert_int_equal(mu_once(CKM_EDDSA, NULL, 0, CKF_SIGN, &kpriv, (const uint8_t *)"hi", 2,

@@ -73,7 +73,7 @@ static void kat(CK_MECHANISM_TYPE t, CK_ULONG general_len, const uint8_t *key, s
 {
     attrs_t a;
     make_key(&a, CKK_GENERIC_SECRET, key, kl);
-    struct mech_key k = { &a, NULL, NULL, NULL };
+    struct mech_key k = { &a, NULL, NULL };
     uint8_t want[64], got[64];
     size_t wl = mu_unhex_unchecked(hex, want);
     size_t gl = mac(t, general_len, &k, msg, ml, got);
@@ -239,7 +239,7 @@ static void test_hmac_construction(void **state)
 
             attrs_t a;
             make_key(&a, CKK_GENERIC_SECRET, key, kl);
-            struct mech_key k = { &a, NULL, NULL, NULL };
+            struct mech_key k = { &a, NULL, NULL };
             size_t gl = mac(v[i].hmac, 0, &k, msg, sizeof msg - 1, got);
             assert_int_equal(gl, hl);
             assert_memory_equal(got, want, hl);
@@ -255,7 +255,7 @@ static void test_verify_errors(void **state)
     memset(kv, 0x42, sizeof kv);
     attrs_t a;
     make_key(&a, CKK_GENERIC_SECRET, kv, sizeof kv);
-    struct mech_key k = { &a, NULL, NULL, NULL };
+    struct mech_key k = { &a, NULL, NULL };
     mac(CKM_SHA256_HMAC, 0, &k, (const uint8_t *)"data", 4, tag);
 
     struct mech_ctx *c;
@@ -300,7 +300,7 @@ static void test_length_rules(void **state)
     mu_unhex_unchecked("b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7", want);
     attrs_t a;
     make_key(&a, CKK_GENERIC_SECRET, kv, sizeof kv);
-    struct mech_key k = { &a, NULL, NULL, NULL };
+    struct mech_key k = { &a, NULL, NULL };
     struct mech_ctx *c;
 
     assert_int_equal(start(CKM_SHA256_HMAC, CKF_SIGN, NULL, &k, &c), CKR_OK);
@@ -360,9 +360,9 @@ static void test_params_and_keys(void **state)
     attrs_init(&pub);
     assert_int_equal(attrs_set_ulong(&pub, CKA_CLASS, CKO_PUBLIC_KEY), CKR_OK);
     assert_int_equal(attrs_set_ulong(&pub, CKA_KEY_TYPE, CKK_GENERIC_SECRET), CKR_OK);
-    struct mech_key kg = { &gen, NULL, NULL, NULL }, k256 = { &h256, NULL, NULL, NULL },
-                    k384 = { &h384, NULL, NULL, NULL }, kaes = { &aes, NULL, NULL, NULL },
-                    kpub = { &pub, NULL, NULL, NULL };
+    struct mech_key kg = { &gen, NULL, NULL }, k256 = { &h256, NULL, NULL },
+                    k384 = { &h384, NULL, NULL }, kaes = { &aes, NULL, NULL },
+                    kpub = { &pub, NULL, NULL };
     struct mech_ctx *c;
 
     assert_int_equal(start(CKM_SHA256_HMAC, CKF_SIGN, NULL, &k256, &c), CKR_OK);
@@ -446,7 +446,7 @@ static void test_key_cache(void **state)
     attrs_t a;
     make_key(&a, CKK_GENERIC_SECRET, kv, sizeof kv);
     void *cache = NULL;
-    struct mech_key k = { &a, &cache, NULL, NULL };
+    struct mech_key k = { &a, &cache, NULL };
 
     for (int round = 0; round < 3; round++) {
         assert_int_equal(mac(CKM_SHA256_HMAC, 0, &k, (const uint8_t *)"Hi There", 8, got), 32);
@@ -542,7 +542,7 @@ static void test_speed_note(void **state)
     attrs_t a;
     make_key(&a, CKK_GENERIC_SECRET, kv, sizeof kv);
     void *cache = NULL;
-    struct mech_key k = { &a, &cache, NULL, NULL };
+    struct mech_key k = { &a, &cache, NULL };
     const int n = 20000;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -62,7 +62,7 @@ static CK_RV derive(CK_MECHANISM_TYPE t, void *param, CK_ULONG plen, const attrs
     assert_non_null(d);
     assert_true(d->flags & CKF_DERIVE);
     CK_MECHANISM m = { t, param, plen };
-    struct mech_key k = { base, NULL, NULL, NULL };
+    struct mech_key k = { base, NULL, NULL };
     return d->family->derive(d, &m, &k, tmpl);
 }
 

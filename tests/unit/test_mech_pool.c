@@ -49,6 +49,7 @@ struct item {
     int id;
     unsigned epoch;   /* threaded test: cache generation the item was made in */
     atomic_int busy;  /* threaded test: 1 while a thread holds it */
+    struct mech_pool *pool; /* where a family keeps its pool (pool_kind.pool_at) */
 };
 
 static atomic_int g_allocs, g_frees, g_next_id;
@@ -78,8 +79,8 @@ static void item_free(void *p)
 }
 
 /* Two kinds: identity is the address, so two objects with the same function differ. */
-static const struct pool_kind KIND_A = { item_free };
-static const struct pool_kind KIND_B = { item_free };
+static const struct pool_kind KIND_A = { item_free, offsetof(struct item, pool) };
+static const struct pool_kind KIND_B = { item_free, offsetof(struct item, pool) };
 
 static int reset(void **state)
 {
@@ -100,7 +101,7 @@ static void test_first_take_installs(void **state)
 {
     (void)state;
     void *cache = NULL;
-    struct mech_key k = { NULL, &cache, NULL, NULL };
+    struct mech_key k = { NULL, &cache, NULL };
     struct mech_pool *pool = (struct mech_pool *)1;
     assert_null(pool_take(&k, &KIND_A, 7, &pool));
     assert_non_null(pool);
@@ -119,7 +120,7 @@ static void test_null_key_or_slot(void **state)
     struct mech_pool *pool = (struct mech_pool *)1;
     assert_null(pool_take(NULL, &KIND_A, 0, &pool));
     assert_null(pool);
-    struct mech_key k = { NULL, NULL, NULL, NULL };
+    struct mech_key k = { NULL, NULL, NULL };
     pool = (struct mech_pool *)1;
     assert_null(pool_take(&k, &KIND_A, 0, &pool));
     assert_null(pool);
@@ -129,7 +130,7 @@ static void test_give_then_take_same_item(void **state)
 {
     (void)state;
     void *cache = NULL;
-    struct mech_key k = { NULL, &cache, NULL, NULL };
+    struct mech_key k = { NULL, &cache, NULL };
     struct mech_pool *pool;
     assert_null(pool_take(&k, &KIND_A, 1, &pool));
     struct item *it = item_new(0);
@@ -169,11 +170,57 @@ static void test_give_then_take_same_item(void **state)
     assert_int_equal(live(), 0);
 }
 
+/* The session's kept context (mech_key.spare): taken from the caller's slot every time;
+ * reused, with its own reference, while it is of this key's pool and variant; given back to
+ * its pool (not leaked, not reused) for another variant; freed once its pool is gone. */
+static void test_spare(void **state)
+{
+    (void)state;
+    void *cache = NULL;
+    struct mech_ctx *slot = NULL;
+    struct mech_key k = { NULL, &cache, &slot };
+    struct mech_pool *pool;
+    assert_null(pool_take(&k, &KIND_A, 3, &pool));
+    struct item *it = item_new(0);
+    it->pool = pool;
+    slot = (struct mech_ctx *)it;
+
+    /* Fits: the same item and pool, the slot emptied. */
+    struct mech_pool *p2 = NULL;
+    assert_ptr_equal(pool_take(&k, &KIND_A, 3, &p2), it);
+    assert_ptr_equal(p2, pool);
+    assert_null(slot);
+
+    /* Another variant: the spare goes back to its pool, where variant 3 finds it again. */
+    slot = (struct mech_ctx *)it;
+    struct mech_pool *p4 = (struct mech_pool *)1;
+    assert_null(pool_take(&k, &KIND_A, 4, &p4));
+    assert_null(p4);
+    assert_null(slot);
+    assert_int_equal(atomic_load(&g_frees), 0);
+    struct mech_pool *p3 = NULL;
+    assert_ptr_equal(pool_take(&k, &KIND_A, 3, &p3), it);
+    assert_ptr_equal(p3, pool);
+
+    /* Its key changed (cache freed while it was kept): never reused, freed when offered. */
+    mech_cache_free(cache);
+    cache = NULL;
+    slot = (struct mech_ctx *)it;
+    struct mech_pool *pn = NULL;
+    assert_null(pool_take(&k, &KIND_A, 3, &pn));
+    assert_null(slot);
+    assert_int_equal(atomic_load(&g_frees), 1);
+    assert_non_null(pn);
+    pool_give(pn, &KIND_A, NULL, false);
+    mech_cache_free(cache);
+    assert_int_equal(live(), 0);
+}
+
 static void test_pool_max(void **state)
 {
     (void)state;
     void *cache = NULL;
-    struct mech_key k = { NULL, &cache, NULL, NULL };
+    struct mech_key k = { NULL, &cache, NULL };
     struct mech_pool *refs[POOL_MAX + 1];
     struct item *items[POOL_MAX + 1];
     for (int i = 0; i < POOL_MAX + 1; i++) {
@@ -217,7 +264,7 @@ static void test_other_kind_or_variant(void **state)
 {
     (void)state;
     void *cache = NULL;
-    struct mech_key k = { NULL, &cache, NULL, NULL };
+    struct mech_key k = { NULL, &cache, NULL };
     struct mech_pool *pool, *other;
     assert_null(pool_take(&k, &KIND_A, 1, &pool));
     struct item *it = item_new(0);
@@ -262,7 +309,7 @@ static void test_cache_free_frees_idle(void **state)
 {
     (void)state;
     void *cache = NULL;
-    struct mech_key k = { NULL, &cache, NULL, NULL };
+    struct mech_key k = { NULL, &cache, NULL };
     struct mech_pool *r[3];
     struct item *its[3];
     for (int i = 0; i < 3; i++) {
@@ -288,7 +335,7 @@ static void test_cache_free_while_borrowed(void **state)
 {
     (void)state;
     void *cache = NULL;
-    struct mech_key k = { NULL, &cache, NULL, NULL };
+    struct mech_key k = { NULL, &cache, NULL };
     struct mech_pool *p1, *p2, *p3;
     assert_null(pool_take(&k, &KIND_A, 0, &p1));
     struct item *a = item_new(0);
@@ -333,7 +380,7 @@ static void test_give_keep_false(void **state)
 {
     (void)state;
     void *cache = NULL;
-    struct mech_key k = { NULL, &cache, NULL, NULL };
+    struct mech_key k = { NULL, &cache, NULL };
     struct mech_pool *p;
     assert_null(pool_take(&k, &KIND_A, 0, &p));
     pool_give(p, &KIND_A, item_new(0), false);
@@ -360,7 +407,7 @@ static void test_give_null_item(void **state)
 {
     (void)state;
     void *cache = NULL;
-    struct mech_key k = { NULL, &cache, NULL, NULL };
+    struct mech_key k = { NULL, &cache, NULL };
     struct mech_pool *p, *p2;
     assert_null(pool_take(&k, &KIND_A, 0, &p));
     assert_null(pool_take(&k, &KIND_A, 0, &p2));
@@ -397,7 +444,7 @@ static void test_concurrent_install(void **state)
     (void)state;
     for (int round = 0; round < 200; round++) {
         void *cache = NULL;
-        struct mech_key k = { NULL, &cache, NULL, NULL };
+        struct mech_key k = { NULL, &cache, NULL };
         pthread_barrier_t bar;
         pthread_barrier_init(&bar, NULL, NTHREADS);
         pthread_t t[NTHREADS];
@@ -427,7 +474,7 @@ static void test_concurrent_install(void **state)
  * at once, which pool_take allows), the free takes the write lock, gives take nothing. */
 static pthread_rwlock_t g_modlock = PTHREAD_RWLOCK_INITIALIZER;
 static void *g_cache;
-static struct mech_key g_key = { NULL, &g_cache, NULL, NULL };
+static struct mech_key g_key = { NULL, &g_cache, NULL };
 static unsigned g_epoch; /* changes under the write lock with each free */
 static atomic_bool g_stop;
 static atomic_int g_errors, g_reused;
@@ -508,6 +555,7 @@ int main(void)
         cmocka_unit_test_setup(test_first_take_installs, reset),
         cmocka_unit_test_setup(test_null_key_or_slot, reset),
         cmocka_unit_test_setup(test_give_then_take_same_item, reset),
+        cmocka_unit_test_setup(test_spare, reset),
         cmocka_unit_test_setup(test_pool_max, reset),
         cmocka_unit_test_setup(test_other_kind_or_variant, reset),
         cmocka_unit_test_setup(test_cache_free_frees_idle, reset),

@@ -60,11 +60,11 @@ static int group_teardown(void **state)
 
 static struct mech_key pubkey(void)
 {
-    return (struct mech_key){ &g_pub, &g_pub_cache, NULL, NULL };
+    return (struct mech_key){ &g_pub, &g_pub_cache, NULL };
 }
 static struct mech_key privkey(void)
 {
-    return (struct mech_key){ &g_priv, &g_priv_cache, NULL, NULL };
+    return (struct mech_key){ &g_priv, &g_priv_cache, NULL };
 }
 
 /* pkcs1v15sign-vectors.txt (RSA Laboratories), Example 1: 1024-bit key. */
@@ -107,7 +107,7 @@ static void test_pkcs1_sign_kat(void **state)
     mu_set_hex(&priv, CKA_PUBLIC_EXPONENT, "010001", false);
     mu_set_hex(&priv, CKA_PRIVATE_EXPONENT, EX1_D, true);
     assert_int_equal(mech_validate_import(&priv), CKR_OK);
-    struct mech_key k = { &priv, &cache, NULL, NULL };
+    struct mech_key k = { &priv, &cache, NULL };
     uint8_t msg[512], want[128], sig[256];
     size_t mlen = mu_unhex(EX12_MSG, msg, sizeof msg);
     mu_unhex(EX12_SIG, want, sizeof want);
@@ -218,7 +218,7 @@ static void test_cavp_sha256_verify(void **state)
           "176df197e7503c88b5baecef3abcf2875f111e6d7f7b4dc8afa2ed3c1d7ad8e7cf45a77f0b1cb178518402",
           sig, sizeof sig);
     void *cache = NULL;
-    struct mech_key k = { &pub, &cache, NULL, NULL };
+    struct mech_key k = { &pub, &cache, NULL };
     assert_int_equal(mu_verify(CKM_SHA256_RSA_PKCS, NULL, 0, &k, msg, mlen, sig, 128), CKR_OK);
     /* the same signature under the wrong hash */
     assert_int_equal(mu_verify(CKM_SHA384_RSA_PKCS, NULL, 0, &k, msg, mlen, sig, 128),
@@ -554,7 +554,7 @@ static void test_wrong_key_type(void **state)
     attrs_t ec;
     void *cache = NULL;
     mu_key_head(&ec, CKO_PRIVATE_KEY, CKK_EC);
-    struct mech_key k = { &ec, &cache, NULL, NULL };
+    struct mech_key k = { &ec, &cache, NULL };
     struct mech_ctx *c = NULL;
     assert_int_equal(mu_start(CKM_SHA256_RSA_PKCS, NULL, 0, CKF_SIGN, &k, &c),
                      CKR_KEY_TYPE_INCONSISTENT);
