@@ -51,9 +51,9 @@ mutex_t *mutex_new(void)
             return NULL;
         }
     } else {
-        /* Adaptive: a waiter spins briefly before sleeping. The module's critical sections
-         * are a few hundred nanoseconds, far shorter than a futex sleep and wake-up, so two
-         * threads sharing the token hand the lock over without entering the kernel. */
+        /* Adaptive: a waiter spins briefly before sleeping. The sections these mutexes
+         * guard (a session's operation state) are a few hundred nanoseconds, far shorter
+         * than a futex sleep and wake-up, so a hand-over need not enter the kernel. */
         pthread_mutexattr_t at;
         int r = pthread_mutexattr_init(&at);
         if (r == 0) {

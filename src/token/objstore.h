@@ -18,7 +18,7 @@ bool objref_visible(const struct objref *o);
 CK_RV object_get(struct session *se, CK_OBJECT_HANDLE h, struct objref **out);
 CK_RV object_get_for_use(struct session *se, CK_OBJECT_HANDLE h, struct objref **out);
 /* The same without writing anything (the shared module lock): CKR_OBJECT_HANDLE_INVALID
- * also when the exclusive path must run (store to check, cache to fill). */
+ * also when the exclusive path must run (store to check, cache to fill, key facts to derive). */
 CK_RV object_peek_for_use(struct session *se, CK_OBJECT_HANDLE h, struct objref **out);
 bool objects_sync_due(const struct slot *s); /* another process's commits due for a check */
 CK_RV object_lookup(struct session *se, CK_OBJECT_HANDLE h, bool for_use, struct objref **out);
