@@ -100,17 +100,7 @@ static inline CK_RV t_mac(CK_SESSION_HANDLE s, CK_MECHANISM_TYPE mt, CK_ULONG ge
                           uint8_t *sig, CK_ULONG *sl)
 {
     CK_MECHANISM m = {mt, general ? &general : NULL, general ? sizeof general : 0};
-    CK_RV rv = F->C_SignInit(s, &m, k);
-    if (rv != CKR_OK)
-        return rv;
-    if (!multi)
-        return F->C_Sign(s, (CK_BYTE_PTR)d, dl, sig, sl);
-    size_t a = dl / 3, b = dl / 3 * 2;
-    if ((rv = F->C_SignUpdate(s, (CK_BYTE_PTR)d, a)) == CKR_OK &&
-        (rv = F->C_SignUpdate(s, (CK_BYTE_PTR)d + a, b - a)) == CKR_OK &&
-        (rv = F->C_SignUpdate(s, (CK_BYTE_PTR)d + b, dl - b)) == CKR_OK)
-        return F->C_SignFinal(s, sig, sl);
-    return rv;
+    return iu_sign_on(s, &m, k, d, dl, multi, sig, sl);
 }
 
 /* Encrypt/decrypt on session s: single-part (with a length query first) when chunk is 0, else
@@ -119,37 +109,7 @@ static inline CK_RV t_crypt(CK_SESSION_HANDLE s, int enc, CK_MECHANISM *m,
                             CK_OBJECT_HANDLE k, const uint8_t *in, size_t il, size_t chunk,
                             uint8_t *out, size_t *ol)
 {
-    CK_RV rv = enc ? F->C_EncryptInit(s, m, k) : F->C_DecryptInit(s, m, k);
-    size_t cap = *ol, done = 0;
-    CK_ULONG l = cap;
-    if (rv != CKR_OK)
-        return rv;
-    if (!chunk) {
-        CK_ULONG need = 0;
-        rv = enc ? F->C_Encrypt(s, (CK_BYTE_PTR)in, il, NULL, &need)
-                 : F->C_Decrypt(s, (CK_BYTE_PTR)in, il, NULL, &need);
-        if (rv != CKR_OK)
-            return rv;
-        if (need > cap)
-            return CKR_GENERAL_ERROR;
-        rv = enc ? F->C_Encrypt(s, (CK_BYTE_PTR)in, il, out, &l)
-                 : F->C_Decrypt(s, (CK_BYTE_PTR)in, il, out, &l);
-        *ol = l;
-        return rv;
-    }
-    for (size_t off = 0; off < il; off += chunk) {
-        size_t n = il - off < chunk ? il - off : chunk;
-        l = cap - done;
-        rv = enc ? F->C_EncryptUpdate(s, (CK_BYTE_PTR)in + off, n, out + done, &l)
-                 : F->C_DecryptUpdate(s, (CK_BYTE_PTR)in + off, n, out + done, &l);
-        if (rv != CKR_OK)
-            return rv;
-        done += l;
-    }
-    l = cap - done;
-    rv = enc ? F->C_EncryptFinal(s, out + done, &l) : F->C_DecryptFinal(s, out + done, &l);
-    *ol = done + l;
-    return rv;
+    return iu_cipher_on(s, enc, m, k, in, il, chunk, 1, out, ol);
 }
 
 #endif

@@ -40,30 +40,7 @@ static CK_RV tok_keygen(CK_MECHANISM_TYPE mech, CK_ULONG len, CK_OBJECT_HANDLE *
 static CK_RV tok_cipher(int enc, CK_MECHANISM *m, CK_OBJECT_HANDLE k, const uint8_t *in, size_t il,
                         size_t chunk, uint8_t *out, size_t *ol)
 {
-    CK_RV rv = enc ? F->C_EncryptInit(S, m, k) : F->C_DecryptInit(S, m, k);
-    size_t cap = *ol, done = 0;
-    CK_ULONG l = cap;
-    if (rv != CKR_OK)
-        return rv;
-    if (!chunk) {
-        rv = enc ? F->C_Encrypt(S, (CK_BYTE_PTR)in, il, out, &l)
-                 : F->C_Decrypt(S, (CK_BYTE_PTR)in, il, out, &l);
-        *ol = l;
-        return rv;
-    }
-    for (size_t off = 0; off < il; off += chunk) {
-        size_t n = il - off < chunk ? il - off : chunk;
-        l = cap - done;
-        rv = enc ? F->C_EncryptUpdate(S, (CK_BYTE_PTR)in + off, n, out + done, &l)
-                 : F->C_DecryptUpdate(S, (CK_BYTE_PTR)in + off, n, out + done, &l);
-        if (rv != CKR_OK)
-            return rv;
-        done += l;
-    }
-    l = cap - done;
-    rv = enc ? F->C_EncryptFinal(S, out + done, &l) : F->C_DecryptFinal(S, out + done, &l);
-    *ol = done + l;
-    return rv;
+    return iu_cipher_on(S, enc, m, k, in, il, chunk, 0, out, ol);
 }
 
 /* ---- EVP ------------------------------------------------------------------------------------ */

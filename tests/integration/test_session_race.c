@@ -276,6 +276,40 @@ static void print_seen(const char *name)
                   atomic_load(&g_seen[4]));
 }
 
+/* Opens g_victim and starts victim_worker hammering it; returns once the worker has run a
+ * round-dependent number of iterations and a random few hundred microseconds more. */
+static pthread_t start_victim(int round)
+{
+    atomic_store(&g_post_close_bad, 0);
+    assert_ok(h_open(g_slot, 0, &g_victim));
+    atomic_store(&g_stop, 0);
+    atomic_store(&g_closed, 0);
+    atomic_store(&g_iter, 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, victim_worker, NULL), 0);
+    wait_iter(round % 7);
+    usleep((useconds_t)(rand() % 400));
+    return t;
+}
+
+/* Lets the worker run ten more iterations against the closed handle, then stops it. */
+static void stop_victim(pthread_t t)
+{
+    wait_iter(atomic_load(&g_iter) + 10);
+    atomic_store(&g_stop, 1);
+    pthread_join(t, NULL);
+}
+
+/* Fails the test when a call begun after `what` returned got through. */
+static void expect_no_late_success(int round, const char *what)
+{
+    if (atomic_load(&g_post_close_bad)) {
+        print_error("round %d: %ld call(s) begun after %s returned got through, first: %s\n",
+                    round, atomic_load(&g_post_close_bad), what, g_post_close_what);
+        fail();
+    }
+}
+
 /* Catches a close that frees or resets the session under a thread that holds a reference
  * (crash, TSan report, garbage output, odd error codes), a handle that still works after
  * C_CloseSession returned, and a session table left unusable by the race. */
@@ -293,15 +327,7 @@ static void test_close_while_in_use(void **state)
     double deadline = now_s() + 3.0;
     int rounds = 0, collisions = 0;
     for (; rounds < 50 && (rounds < 10 || now_s() < deadline); rounds++) {
-        atomic_store(&g_post_close_bad, 0);
-        assert_ok(h_open(g_slot, 0, &g_victim));
-        atomic_store(&g_stop, 0);
-        atomic_store(&g_closed, 0);
-        atomic_store(&g_iter, 0);
-        pthread_t t;
-        assert_int_equal(pthread_create(&t, NULL, victim_worker, NULL), 0);
-        wait_iter(rounds % 7);
-        usleep((useconds_t)(rand() % 400));
+        pthread_t t = start_victim(rounds);
         assert_ok(F->C_CloseSession(g_victim));
         atomic_store(&g_closed, 1);
         /* A new session at once (most likely in the closed one's struct) with a digest in
@@ -312,18 +338,11 @@ static void test_close_while_in_use(void **state)
         int collision = n == g_victim; /* test_reopened_index_new_handle's bug */
         assert_ok(F->C_DigestInit(n, &sha));
         assert_ok(F->C_DigestUpdate(n, (CK_BYTE_PTR) "abc", 3));
-        wait_iter(atomic_load(&g_iter) + 10);
-        atomic_store(&g_stop, 1);
-        pthread_join(t, NULL);
+        stop_victim(t);
         if (collision) {
             collisions++;
         } else {
-            if (atomic_load(&g_post_close_bad)) {
-                print_error("round %d: %ld call(s) begun after C_CloseSession returned got "
-                            "through, first: %s\n", rounds, atomic_load(&g_post_close_bad),
-                            g_post_close_what);
-                fail();
-            }
+            expect_no_late_success(rounds, "C_CloseSession");
             CK_BYTE d[32];
             CK_ULONG dl = sizeof d;
             assert_ok(F->C_DigestUpdate(n, (CK_BYTE_PTR) "def", 3));
@@ -357,30 +376,15 @@ static void test_close_all_while_in_use(void **state)
     double deadline = now_s() + 3.0;
     int rounds = 0;
     for (; rounds < 50 && (rounds < 10 || now_s() < deadline); rounds++) {
-        atomic_store(&g_post_close_bad, 0);
         assert_ok(h_open(g_slot, 1, &k));
         make_keys(k, &g_aes, &g_hmac);
         if (rounds == 0)
             compute_references(k, g_aes);
-        assert_ok(h_open(g_slot, 0, &g_victim));
-        atomic_store(&g_stop, 0);
-        atomic_store(&g_closed, 0);
-        atomic_store(&g_iter, 0);
-        pthread_t t;
-        assert_int_equal(pthread_create(&t, NULL, victim_worker, NULL), 0);
-        wait_iter(rounds % 7);
-        usleep((useconds_t)(rand() % 400));
+        pthread_t t = start_victim(rounds);
         assert_ok(F->C_CloseAllSessions(g_slot));
         atomic_store(&g_closed, 1);
-        wait_iter(atomic_load(&g_iter) + 10);
-        atomic_store(&g_stop, 1);
-        pthread_join(t, NULL);
-        if (atomic_load(&g_post_close_bad)) {
-            print_error("round %d: %ld call(s) begun after C_CloseAllSessions returned got "
-                        "through, first: %s\n", rounds, atomic_load(&g_post_close_bad),
-                        g_post_close_what);
-            fail();
-        }
+        stop_victim(t);
+        expect_no_late_success(rounds, "C_CloseAllSessions");
         assert_rv(F->C_CloseSession(k), CKR_SESSION_HANDLE_INVALID);
         assert_rv(h_state(g_victim), (CK_STATE)-1);
         /* The keys went with their session; new ones in a new session work. */

@@ -24,51 +24,9 @@
 #include <unistd.h>
 
 #define SLOT 3UL
+#define FX_DIR "/tmp/craton-audit-test-XXXXXX"
+#include "audit_fixture.h"
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb; (void)flag; (void)ftw;
-    return remove(p);
-}
-
-struct fx {
-    char dir[64];
-    char log[128];
-};
-
-static int fx_setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/craton-audit-test-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    snprintf(f->log, sizeof f->log, "%s/slot-%lu.audit", f->dir, SLOT);
-    *state = f;
-    return 0;
-}
-
-static int fx_teardown(void **state)
-{
-    struct fx *f = *state;
-    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    free(f);
-    return 0;
-}
-
-static struct audit_config cfg_fast(void)
-{
-    struct audit_config c;
-    audit_config_defaults(&c);
-    c.sync = AUDIT_SYNC_NONE;
-    c.sync_per_use = AUDIT_SYNC_NONE;
-    return c;
-}
-
-static struct audit_event sign_event(const char *uid)
-{
-    struct audit_event ev = { SLOT, 7, 1, "C_Sign", 0x1041, uid, CKR_OK, true };
-    return ev;
-}
 
 /* genesis + n sign records */
 static void write_log(const char *dir, const struct audit_config *c, int n)

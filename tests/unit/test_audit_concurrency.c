@@ -19,16 +19,12 @@
 #include <unistd.h>
 
 #define SLOT 1UL
+#define FX_DIR "/tmp/craton-audit-conc-XXXXXX"
+#include "audit_fixture.h"
 #define THREADS 4
 #define PROCS 3
 #define PER_THREAD 150
 #define PER_PROC 200
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb; (void)flag; (void)ftw;
-    return remove(p);
-}
 
 struct targ {
     audit_log_t *log;

@@ -23,49 +23,15 @@
 #include <unistd.h>
 
 #define SLOT 5UL
+#define FX_DIR "/tmp/craton-audit-map-XXXXXX"
+#include "audit_fixture.h"
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+/* cfg_fast, and object records not fsynced either. */
+static struct audit_config cfg_quiet(void)
 {
-    (void)sb; (void)flag; (void)ftw;
-    return remove(p);
-}
-
-struct fx {
-    char dir[64];
-    char log[128];
-};
-
-static int fx_setup(void **state)
-{
-    struct fx *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/craton-audit-map-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    snprintf(f->log, sizeof f->log, "%s/slot-%lu.audit", f->dir, SLOT);
-    *state = f;
-    return 0;
-}
-
-static int fx_teardown(void **state)
-{
-    struct fx *f = *state;
-    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    free(f);
-    return 0;
-}
-
-static struct audit_config cfg_fast(void)
-{
-    struct audit_config c;
-    audit_config_defaults(&c);
-    c.sync = c.sync_per_use = c.sync_objects = AUDIT_SYNC_NONE;
+    struct audit_config c = cfg_fast();
+    c.sync_objects = AUDIT_SYNC_NONE;
     return c;
-}
-
-static struct audit_event sign_event(const char *uid)
-{
-    struct audit_event ev = { SLOT, 7, 1, "C_Sign", 0x1041, uid, CKR_OK, true };
-    return ev;
 }
 
 static void append_n(audit_log_t *log, int n, const char *tag)
@@ -127,7 +93,7 @@ static int count_lines(const char *path)
 static void test_room_is_read_as_end_and_trimmed_on_close(void **state)
 {
     struct fx *f = *state;
-    struct audit_config c = cfg_fast();
+    struct audit_config c = cfg_quiet();
     audit_log_t *log;
     assert_int_equal(audit_open(f->dir, SLOT, "t", &c, &log), CKR_OK);
     append_n(log, 10, "a");
@@ -148,7 +114,7 @@ static void test_room_is_read_as_end_and_trimmed_on_close(void **state)
 static void test_torn_record_with_holes_and_room_recovered(void **state)
 {
     struct fx *f = *state;
-    struct audit_config c = cfg_fast();
+    struct audit_config c = cfg_quiet();
     audit_log_t *log;
     assert_int_equal(audit_open(f->dir, SLOT, "t", &c, &log), CKR_OK);
     append_n(log, 3, "a");
@@ -178,7 +144,7 @@ static void test_torn_record_with_holes_and_room_recovered(void **state)
 static void test_record_after_zeros_is_malformed(void **state)
 {
     struct fx *f = *state;
-    struct audit_config c = cfg_fast();
+    struct audit_config c = cfg_quiet();
     audit_log_t *log;
     assert_int_equal(audit_open(f->dir, SLOT, "t", &c, &log), CKR_OK);
     append_n(log, 4, "a");
@@ -202,7 +168,7 @@ static void test_record_after_zeros_is_malformed(void **state)
 static void test_no_fstat_per_append(void **state)
 {
     struct fx *f = *state;
-    struct audit_config c = cfg_fast();
+    struct audit_config c = cfg_quiet();
     audit_log_t *log;
     assert_int_equal(audit_open(f->dir, SLOT, "t", &c, &log), CKR_OK);
     append_n(log, 2, "a");
@@ -220,7 +186,7 @@ static void test_no_fstat_per_append(void **state)
 static void test_other_process_record_chained(void **state)
 {
     struct fx *f = *state;
-    struct audit_config c = cfg_fast();
+    struct audit_config c = cfg_quiet();
     audit_log_t *log;
     assert_int_equal(audit_open(f->dir, SLOT, "t", &c, &log), CKR_OK);
     int to_child[2], to_parent[2];
@@ -275,7 +241,7 @@ static void test_other_process_record_chained(void **state)
 static void test_writer_died_mid_record(void **state)
 {
     struct fx *f = *state;
-    struct audit_config c = cfg_fast();
+    struct audit_config c = cfg_quiet();
     audit_log_t *log;
     assert_int_equal(audit_open(f->dir, SLOT, "t", &c, &log), CKR_OK);
     append_n(log, 3, "a");
@@ -309,7 +275,7 @@ static void test_writer_died_mid_record(void **state)
 static void test_rotation_trims_rotated_files(void **state)
 {
     struct fx *f = *state;
-    struct audit_config c = cfg_fast();
+    struct audit_config c = cfg_quiet();
     c.rotate_bytes = 4096;
     audit_log_t *log;
     assert_int_equal(audit_open(f->dir, SLOT, "t", &c, &log), CKR_OK);
