@@ -9,7 +9,8 @@
 
 static double g_deadline;
 static CK_OBJECT_HANDLE g_tokkey;
-static atomic_int g_destroyed;
+static atomic_int g_destroyed;  /* C_DestroyObject of the key has returned */
+static atomic_int g_destroying; /* ... has been called */
 static atomic_long g_gcm_ok, g_writes;
 
 static void *gcm_token_worker(void *arg)
@@ -34,7 +35,7 @@ static void *gcm_token_worker(void *arg)
             after++;
             continue;
         }
-        if (rv == CKR_KEY_HANDLE_INVALID)
+        if (rv == CKR_KEY_HANDLE_INVALID && atomic_load(&g_destroying))
             continue; /* raced the destroy */
         if (rv != CKR_OK) {
             TFAIL("C_EncryptInit (token key)", rv);
@@ -46,8 +47,8 @@ static void *gcm_token_worker(void *arg)
             break;
         }
         rv = F->C_DecryptInit(s, &m, g_tokkey);
-        if (rv == CKR_KEY_HANDLE_INVALID && atomic_load(&g_destroyed))
-            continue;
+        if (rv == CKR_KEY_HANDLE_INVALID && atomic_load(&g_destroying))
+            continue; /* raced the destroy (it may not have returned yet) */
         if (rv != CKR_OK || (rv = F->C_Decrypt(s, ct, cl, pt, &pl)) != CKR_OK) {
             TFAIL("C_DecryptInit/C_Decrypt (token key)", rv);
             break;
@@ -81,6 +82,7 @@ static void *object_writer(void *arg)
         usleep(200);
     }
     /* At the end the key itself goes while the GCM threads still run. */
+    atomic_store(&g_destroying, 1);
     TEXPECT(F->C_DestroyObject(s, g_tokkey), CKR_OK);
     atomic_store(&g_destroyed, 1);
     return NULL;
@@ -96,6 +98,7 @@ static void test_shared_init_vs_writers(void **state)
     reset_fail();
     atomic_store(&g_stop, 0);
     atomic_store(&g_destroyed, 0);
+    atomic_store(&g_destroying, 0);
     atomic_store(&g_gcm_ok, 0);
     atomic_store(&g_writes, 0);
     CK_SESSION_HANDLE k, g[2], w;
